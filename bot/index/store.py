@@ -1,0 +1,116 @@
+"""SQLite metadata: documents, chunks, their tokens and embeddings.
+
+The schema changes only through the numbered MIGRATIONS below (simonw/llm
+style), applied in order and recorded in `_migrations`. Embeddings live here
+too, so an incremental re-index re-embeds only changed documents and rebuilds
+FAISS from stored vectors. Every query is parameterised.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.ingest.chunker import Chunk
+from bot.ingest.metadata import DocumentMeta
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("001_initial", """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            source TEXT UNIQUE NOT NULL,      -- path relative to the documents folder
+            sha256 TEXT NOT NULL,             -- of the file and its sidecar
+            meta TEXT NOT NULL,               -- DocumentMeta as JSON
+            format TEXT, pages INTEGER, warnings TEXT NOT NULL DEFAULT '[]',
+            indexed_at TEXT NOT NULL
+        );
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            article TEXT, article_title TEXT, clause TEXT,
+            heading TEXT NOT NULL, text TEXT NOT NULL,
+            tokens TEXT NOT NULL,             -- lexical fields as JSON {field: [tokens]}
+            embedding BLOB NOT NULL           -- float32, normalised
+        );
+        CREATE INDEX chunks_document ON chunks(document_id, ordinal);
+    """),
+]
+
+
+@dataclass
+class StoredDocument:
+    id: int
+    source: str
+    sha256: str
+    meta: DocumentMeta
+    format: str | None
+    pages: int | None
+    warnings: list[str]
+
+
+def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open the database; read-only connections cannot change a published index."""
+    if readonly:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
+    for name, sql in MIGRATIONS:
+        if name not in done:
+            with db:
+                db.executescript(sql)
+                db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+
+
+def _document(row: sqlite3.Row) -> StoredDocument:
+    return StoredDocument(row["id"], row["source"], row["sha256"],
+                          DocumentMeta.from_dict(json.loads(row["meta"])), row["format"],
+                          row["pages"], json.loads(row["warnings"]))
+
+
+def documents(db: sqlite3.Connection) -> list[StoredDocument]:
+    return [_document(r) for r in db.execute("SELECT * FROM documents ORDER BY source")]
+
+
+def delete_document(db: sqlite3.Connection, source: str) -> None:
+    db.execute("DELETE FROM chunks WHERE document_id IN (SELECT id FROM documents WHERE source = ?)",
+               (source,))
+    db.execute("DELETE FROM documents WHERE source = ?", (source,))
+
+
+def insert_document(db: sqlite3.Connection, source: str, sha256: str, meta: DocumentMeta,
+                    fmt: str, pages: int | None, warnings: list[str], chunks: list[Chunk],
+                    tokens: list[dict], vectors: np.ndarray) -> int:
+    """Replace `source` with a new version and its chunks, in the caller's transaction."""
+    delete_document(db, source)
+    cur = db.execute(
+        "INSERT INTO documents (source, sha256, meta, format, pages, warnings, indexed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
+        (source, sha256, json.dumps(meta.to_dict(), ensure_ascii=False), fmt, pages,
+         json.dumps(warnings, ensure_ascii=False)))
+    doc_id = cur.lastrowid
+    db.executemany(
+        "INSERT INTO chunks (document_id, ordinal, article, article_title, clause, heading, text, "
+        "tokens, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(doc_id, i, c.article, c.article_title, c.clause, c.heading, c.text,
+          json.dumps(t, ensure_ascii=False), np.asarray(v, dtype=np.float32).tobytes())
+         for i, (c, t, v) in enumerate(zip(chunks, tokens, vectors))])
+    return doc_id
+
+
+def all_chunk_rows(db: sqlite3.Connection):
+    """(id, tokens JSON, embedding bytes) of every chunk, in id order: the index positions."""
+    return db.execute("SELECT id, tokens, embedding FROM chunks ORDER BY id")

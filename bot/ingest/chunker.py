@@ -1,0 +1,213 @@
+"""Split a document along its legal structure: Phần / Chương / Mục / Điều / Khoản / Điểm.
+
+A chunk is a passage that can be cited on its own: one article when it is
+short, otherwise a run of neighbouring clauses (khoản) of one article, and a
+long clause is cut at its points (điểm). Text that is not an article (news,
+a Party conclusion, a preamble) is cut into paragraph runs with the document
+title as context. Chunk text is verbatim; headings travel in `heading` so a
+passage never needs the article line to make sense.
+
+Bump CHUNKER_VERSION whenever the output for the same text changes: the index
+refuses to mix chunks of two versions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CHUNKER_VERSION = "1"
+MAX_CHARS = 1200
+
+_PART = re.compile(r"^phần\s+(thứ\s+\w+|[IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
+_CHAPTER = re.compile(r"^chương\s+([IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
+_SECTION = re.compile(r"^mục\s+(\d+)\s*[.:]\s*(.*)$", re.I)
+_ARTICLE = re.compile(r"^điều\s+(\d+[a-zđ]?)\s*([.:]\s*|\s+(?=[A-ZĐÀ-Ỹ])|$)(.*)$", re.I)
+_CLAUSE = re.compile(r"^(\d+[a-zđ]?)\.\s+\S")
+_POINT = re.compile(r"^[a-zđ]\)\s+\S")
+_BULLET = re.compile(r"^[-+•–]\s+\S")
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-ZĐÀ-Ỹ0-9])")
+
+
+@dataclass
+class Chunk:
+    """A citable passage and where it sits in its document."""
+
+    text: str
+    heading: str  # "Chương II. ... › Mục 1. ... › Điều 8. Nghĩa vụ ..."
+    article: str | None = None  # "11"
+    article_title: str | None = None
+    clause: str | None = None  # "1", or "1-3" for a run of clauses
+
+    @property
+    def clauses(self) -> list[str]:
+        """The clause numbers this chunk holds, expanded from a range."""
+        if not self.clause:
+            return []
+        first, _, last = self.clause.partition("-")
+        if last and first.isdigit() and last.isdigit():
+            return [str(n) for n in range(int(first), int(last) + 1)]
+        return [first]
+
+
+@dataclass
+class _Block:
+    heading: list[str]
+    article: str | None
+    title: str | None
+    lines: list[str]
+
+
+def _is_unnumbered_heading(line: str, following: str) -> bool:
+    """A short title line that opens a bullet list, e.g. an excerpt's unnumbered article."""
+    return (
+        len(line) < 160
+        and line[:1].isupper()
+        and line[-1:] not in ".;:,…"
+        and not _CLAUSE.match(line)
+        and not _POINT.match(line)
+        and bool(_BULLET.match(following))
+    )
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    """Walk the lines once, keeping the heading path, and cut at every article."""
+    path: dict[str, str] = {}
+    blocks = [_Block([], None, None, [])]
+    pending: str | None = None  # a Chương/Phần whose title is on the next line
+    for i, line in enumerate(lines):
+        following = next((ln for ln in lines[i + 1 :] if ln), "")
+        if not line:
+            blocks[-1].lines.append(line)
+            continue
+        if pending and line.isupper() and not _ARTICLE.match(line):
+            path[pending] = f"{path[pending]}. {line}"
+            pending = None
+            continue
+        pending = None
+        for level, pattern, word in (("part", _PART, "Phần"), ("chapter", _CHAPTER, "Chương"),
+                                     ("section", _SECTION, "Mục")):
+            m = pattern.match(line)
+            if m:
+                path[level] = f"{word} {m.group(1)}" + (f". {m.group(2)}" if m.group(2) else "")
+                # A new level resets the ones below it.
+                for lower in ("chapter", "section")[("part", "chapter", "section").index(level):]:
+                    if lower != level:
+                        path.pop(lower, None)
+                pending = None if m.group(2) else level
+                break
+        else:
+            m = _ARTICLE.match(line)
+            heading = [path[k] for k in ("part", "chapter", "section") if k in path]
+            if m:
+                title = m.group(3).strip() or None
+                label = f"Điều {m.group(1)}" + (f". {title}" if title else "")
+                blocks.append(_Block(heading + [label], m.group(1), title, []))
+            elif blocks[-1].article and _is_unnumbered_heading(line, following):
+                blocks.append(_Block(heading + [line], None, None, []))
+            else:
+                blocks[-1].lines.append(line)
+    return [b for b in blocks if any(ln.strip() for ln in b.lines) or b.article]
+
+
+def _split_long(text: str, max_chars: int) -> list[str]:
+    """Cut an over-long passage at points, then sentences, keeping order."""
+    if len(text) <= max_chars:
+        return [text]
+    lines = text.split("\n")
+    if len(lines) == 1:
+        units = _SENTENCE_END.split(text)
+    else:
+        units = lines
+    if len(units) == 1:  # one enormous sentence: cut at spaces
+        units = re.findall(rf".{{1,{max_chars}}}(?:\s|$)", text, re.S) or [text]
+    return [p for p in _pack(units, max_chars, "\n" if len(lines) > 1 else " ")]
+
+
+def _pack(units: list[str], max_chars: int, sep: str) -> list[str]:
+    """Greedily join neighbouring units up to max_chars; a unit too long is cut further."""
+    out: list[str] = []
+    for unit in units:
+        if len(unit) > max_chars:
+            out.extend(_split_long(unit, max_chars) if unit.count("\n") or unit.count(". ") else
+                       [unit[i:i + max_chars] for i in range(0, len(unit), max_chars)])
+        elif out and len(out[-1]) + len(sep) + len(unit) <= max_chars:
+            out[-1] = out[-1] + sep + unit
+        else:
+            out.append(unit)
+    return out
+
+
+def _clauses(lines: list[str]) -> list[tuple[str | None, str]]:
+    """Group an article's lines into (clause number, text); the intro has number None."""
+    groups: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in lines:
+        m = _CLAUSE.match(line)
+        if m:
+            groups.append((m.group(1), [line]))
+        else:
+            groups[-1][1].append(line)
+    return [(num, "\n".join(ls).strip()) for num, ls in groups if "\n".join(ls).strip()]
+
+
+def _article_chunks(block: _Block, max_chars: int) -> list[Chunk]:
+    heading = " › ".join(block.heading)
+    body = "\n".join(ln for ln in block.lines if ln.strip()).strip()
+    if not body and block.title:
+        # Some sources run the body into the article line: keep it citable.
+        body = block.title
+
+    def make(text: str, clause: str | None) -> Chunk:
+        return Chunk(text, heading, block.article, block.title, clause)
+
+    if len(body) <= max_chars:
+        return [make(body, None)]
+    chunks: list[Chunk] = []
+    run: list[tuple[str | None, str]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        numbers = [n for n, _ in run if n]
+        label = None
+        if numbers:
+            label = numbers[0] if len(numbers) == 1 else f"{numbers[0]}-{numbers[-1]}"
+        chunks.append(make("\n".join(t for _, t in run), label))
+        run.clear()
+
+    for number, text in _clauses(body.split("\n")):
+        if len(text) > max_chars:
+            flush()
+            chunks.extend(make(part, number) for part in _split_long(text, max_chars))
+            continue
+        if run and sum(len(t) + 1 for _, t in run) + len(text) > max_chars:
+            flush()
+        run.append((number, text))
+    flush()
+    return chunks
+
+
+def _paragraph_chunks(block: _Block, title: str, max_chars: int) -> list[Chunk]:
+    heading = " › ".join([title] + block.heading) if title else " › ".join(block.heading)
+    text = "\n".join(block.lines).strip()
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if len(paragraphs) <= 1:
+        paragraphs = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    chunks = []
+    for part in _pack(paragraphs, max_chars, "\n\n"):
+        m = _CLAUSE.match(part)
+        chunks.append(Chunk(part, heading, None, None, m.group(1) if m else None))
+    return chunks
+
+
+def chunk_document(text: str, title: str = "", max_chars: int = MAX_CHARS) -> list[Chunk]:
+    """Split a document's text into citable chunks, in reading order."""
+    lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n")]
+    blocks = _blocks(lines)
+    chunks: list[Chunk] = []
+    for block in blocks:
+        if block.article:
+            chunks.extend(_article_chunks(block, max_chars))
+        else:
+            chunks.extend(_paragraph_chunks(block, title, max_chars))
+    return [c for c in chunks if c.text.strip() or c.article]

@@ -1,0 +1,248 @@
+"""Read one document file into NFC text, or refuse it with a clear Vietnamese reason.
+
+Admins drop whatever they have into the documents folder: real PDFs, scans, Word
+files, exports from old Windows machines in Windows-1258, renamed binaries.
+Every failure becomes a `DocumentError` that says what is wrong with the file;
+no pypdf/zip/lxml exception leaks out for bad input.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docx
+from bs4 import BeautifulSoup, NavigableString
+from docx.table import Table
+from pypdf import PdfReader
+
+from bot.errors import DocumentError
+from bot.text import nfc
+
+SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm")
+MAX_PDF_PAGES = 2000  # a PDF with more pages is refused, not read
+MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
+MAX_DOCX_RATIO = 100  # real DOCX compress ~5-20x; zip bombs compress ~1000x
+
+_NOT_TEXT = "Tệp văn bản không đọc được: không phải UTF-8, UTF-16 hay Windows-1258"
+_LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# C0/C1 controls except \t and \n, DEL, and stray BOMs inside the text.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufeff]")
+# Letters only Vietnamese uses: đ ă ơ ư and the Latin Extended Additional block
+# (ạ ả ấ ầ ẩ ẫ ậ ... ỹ) that holds most toned vowels.
+_VIETNAMESE = re.compile(r"[đĐăĂơƠưƯ\u1ea0-\u1ef9]")
+_HTML_CHROME = ["head", "script", "style", "noscript", "template", "nav", "aside", "iframe"]
+_HTML_BLOCKS = ["p", "div", "br", "li", "tr", "table", "ul", "ol", "dl", "dt", "dd", "hr",
+                "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "main", "header",
+                "footer", "blockquote", "pre", "figure", "figcaption", "address", "form", "caption"]
+
+
+@dataclass
+class Loaded:
+    text: str  # NFC, "\n"-separated lines, no NUL/control chars except \n and \t
+    format: str  # "pdf" | "docx" | "txt" | "md" | "html"
+    pages: int | None  # page count for PDFs, else None
+    warnings: list[str] = field(default_factory=list)  # Vietnamese, for the admin
+
+
+def load_document(path: Path) -> Loaded:
+    """Read `path` by its suffix; raise `DocumentError` when it cannot be used."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = suffix or "(không có đuôi)"
+        raise DocumentError(
+            f"Định dạng {shown} không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML)"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"Không mở được tệp: {exc.strerror or exc}") from exc
+    if not raw:
+        raise DocumentError("Tệp rỗng (0 byte)")
+    if suffix == ".pdf":
+        loaded = _load_pdf(raw)
+    elif suffix == ".docx":
+        loaded = _load_docx(raw)
+    elif suffix in (".html", ".htm"):
+        loaded = Loaded(_html_text(_decode_text(raw)), "html", None)
+    else:
+        loaded = Loaded(_decode_text(raw), suffix[1:], None)
+    loaded.text = _clean(loaded.text)
+    if not loaded.text.strip():
+        raise DocumentError("Tệp không có nội dung chữ")
+    return loaded
+
+
+def _clean(text: str) -> str:
+    """NFC, "\\n" line breaks, no control characters."""
+    return nfc(_CONTROL.sub("", _LINE_BREAKS.sub("\n", text)))
+
+
+def _load_pdf(raw: bytes) -> Loaded:
+    # Readers (Acrobat, pypdf) accept junk before the header in the first 1 KB.
+    if b"%PDF-" not in raw[:1024]:
+        raise DocumentError("Tệp không phải PDF thật (nội dung không khớp đuôi .pdf)")
+    # pypdf raises many exception types on damaged files (PdfReadError,
+    # KeyError, ValueError, RecursionError...): all mean the same to an admin.
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            # Most "encrypted" PDFs only restrict printing and open with "".
+            raise DocumentError("PDF được mã hoá bằng mật khẩu")
+        # /Count is read without walking the page tree, so a PDF with a
+        # million pages is refused before any per-page work.
+        tree = reader.root_object["/Pages"]
+        declared = int(tree["/Count"]) if "/Count" in tree else 0
+        pages = declared if declared > MAX_PDF_PAGES else len(reader.pages)
+        if pages > MAX_PDF_PAGES:
+            raise DocumentError(f"PDF có {pages} trang, quá giới hạn {MAX_PDF_PAGES} trang")
+    except DocumentError:
+        raise
+    except Exception as exc:
+        raise DocumentError(f"PDF bị hỏng, không đọc được: {exc}") from exc
+
+    texts, warnings, failed = [], [], 0
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            text = page.extract_text() or ""
+        except Exception:  # one damaged content stream should not lose the rest
+            text, failed = "", failed + 1
+            warnings.append(f"Trang {number} bị hỏng, không đọc được chữ")
+        else:
+            if not text.strip():
+                warnings.append(f"Trang {number} không có chữ (có thể là ảnh quét)")
+        texts.append(text)
+    if pages == 0 or failed == pages:
+        raise DocumentError("PDF bị hỏng, không đọc được: không có trang nào đọc được")
+    if not any(t.strip() for t in texts):
+        raise DocumentError("PDF không có lớp chữ (bản quét) — cần OCR trước khi đưa vào")
+    # No de-hyphenation: Vietnamese syllables are short and rarely split.
+    return Loaded("\n".join(texts), "pdf", pages, warnings)
+
+
+def _load_docx(raw: bytes) -> Loaded:
+    if not raw.startswith(b"PK\x03\x04"):
+        raise DocumentError("Tệp không phải DOCX thật (nội dung không khớp đuôi .docx)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = archive.infolist()
+            names = {m.filename for m in members}
+    except Exception as exc:  # BadZipFile, EOFError, ValueError on damaged archives
+        raise DocumentError(f"DOCX bị hỏng, không đọc được: {exc}") from exc
+    # Checked before parsing: the declared sizes also cap what zipfile will
+    # inflate (it stops at file_size), so they cannot lie to get past this.
+    unzipped = sum(m.file_size for m in members)
+    zipped = sum(m.compress_size for m in members)
+    if unzipped > MAX_DOCX_UNZIPPED or unzipped > MAX_DOCX_RATIO * max(zipped, 1):
+        raise DocumentError("DOCX bất thường (giải nén quá lớn), có thể là zip bomb")
+    if "word/document.xml" not in names:
+        raise DocumentError("Tệp không phải DOCX thật (nội dung không khớp đuôi .docx)")
+    try:
+        document = docx.Document(io.BytesIO(raw))
+        lines = []
+        for block in document.iter_inner_content():  # paragraphs and tables in order
+            if isinstance(block, Table):
+                lines.extend(_table_rows(block))
+            else:
+                lines.append(block.text)
+    except Exception as exc:  # lxml, KeyError, python-docx's own errors
+        raise DocumentError(f"DOCX bị hỏng, không đọc được: {exc}") from exc
+    return Loaded("\n".join(lines), "docx", None)
+
+
+def _table_rows(table: Table) -> list[str]:
+    """One line per row, cells joined by " | "; a merged cell counts once."""
+    rows = []
+    for row in table.rows:
+        cells, seen = [], None
+        for cell in row.cells:
+            # A horizontally merged cell comes back once per grid column.
+            if cell._tc is not seen:
+                cells.append(" ".join(cell.text.split()))
+                seen = cell._tc
+        rows.append(" | ".join(cells))
+    return rows
+
+
+def _decode_text(raw: bytes) -> str:
+    """UTF-8 (BOM or not), UTF-16 (BOM or NUL pattern), else Windows-1258."""
+    if raw[:5] == b"%PDF-" or raw[:4] == b"PK\x03\x04":
+        # An uncompressed PDF is valid ASCII and would be "read" as syntax soup.
+        raise DocumentError("Tệp không phải văn bản thuần (có vẻ là PDF/DOCX bị đổi đuôi)")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _checked(raw, "utf-16")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return _checked(raw, "utf-8-sig")
+    # ASCII-range characters, the bulk of Vietnamese text too, put a NUL in
+    # every other byte of BOM-less UTF-16; which half says the byte order.
+    head = raw[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if len(head) >= 4 and odd > len(head) // 6 and even <= odd // 10:
+        return _checked(raw, "utf-16-le")
+    if len(head) >= 4 and even > len(head) // 6 and odd <= even // 10:
+        return _checked(raw, "utf-16-be")
+    try:
+        return _checked(raw, "utf-8")
+    except DocumentError:
+        pass
+    # Windows-1258 writes tone marks as separate combining characters; NFC
+    # composes them. Python's codec also refuses the 7 bytes the page leaves
+    # undefined, which already rejects most binary files.
+    text = nfc(_checked(raw, "cp1258"))
+    odd_chars = [c for c in text if ord(c) > 0x7F and not _is_texty(c)]
+    non_ascii = sum(ord(c) > 0x7F for c in text)
+    if len(odd_chars) > 0.05 * non_ascii or not _VIETNAMESE.search(text):
+        raise DocumentError(_NOT_TEXT)
+    return text
+
+
+def _checked(raw: bytes, encoding: str) -> str:
+    """Decode strictly and refuse binary-looking results (many control chars)."""
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DocumentError(_NOT_TEXT) from exc
+    # A stray NUL or ESC in a real text is dropped later; binary has lots.
+    controls = sum(1 for _ in _CONTROL.finditer(text[:100_000]))
+    if controls > max(4, 0.01 * min(len(text), 100_000)):
+        raise DocumentError(_NOT_TEXT)
+    return text
+
+
+def _is_texty(char: str) -> bool:
+    """Letter, punctuation or space: what non-ASCII characters of real text are.
+
+    A combining mark still left after NFC sits on a letter that cannot take it,
+    which only happens when random bytes are read as Windows-1258.
+    """
+    return unicodedata.category(char)[0] in "LPZ"
+
+
+def _html_text(markup: str) -> str:
+    """Visible text, one line per block element; page chrome dropped."""
+    soup = BeautifulSoup(markup, "lxml")
+    for tag in soup(_HTML_CHROME):
+        tag.decompose()
+    # Page-level header/footer are site chrome; inside <article> they hold the
+    # title and date of the text itself.
+    for tag in soup(["header", "footer"]):
+        if not tag.find_parent("article"):
+            tag.decompose()
+    # Source line breaks inside a paragraph are just spaces in HTML; only
+    # block elements break lines. Comments/doctype are other string types.
+    for string in soup.find_all(string=True):
+        if type(string) is NavigableString and not string.find_parent("pre"):
+            string.replace_with(re.sub(r"\s+", " ", string))
+    for tag in soup(_HTML_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    for tag in soup(["td", "th"]):
+        if tag.find_previous_sibling(["td", "th"]):
+            tag.insert_before(" | ")
+    lines = (line.strip() for line in soup.get_text().split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,102 @@
+"""Vietnamese text handling shared by ingestion, indexing and queries.
+
+Matching never happens on raw text. Both sides go through `fold`: Unicode NFC,
+lower case, and one tone-mark placement, so "hòa"/"hoà", "thúy"/"thuý" and
+"qúy"/"quý" become the same string. `strip_diacritics` gives the accent-free
+form that officials type on phones ("nghi dinh"), used for the second lexical
+field and for diacritic restoration.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining tone marks: huyền, sắc, hỏi, ngã, nặng.
+TONE_MARKS = "\u0300\u0301\u0309\u0303\u0323"
+_TONE_SET = frozenset(TONE_MARKS)
+_VOWELS = frozenset("aăâeêioôơuưy")
+_QUALITY_VOWELS = frozenset("ăâêôơư")
+# Open two-vowel rhymes whose tone goes on the second vowel (the "new" style,
+# hoà / thuý); every other open pair takes it on the first (mía, múa, hài).
+_SECOND_VOWEL_PAIRS = frozenset({"oa", "oe", "uy"})
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def nfc(text: str) -> str:
+    """Unicode NFC: what every stored and compared string is."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _tone_of(decomposed: str) -> str:
+    tones = [c for c in decomposed if c in _TONE_SET]
+    return tones[-1] if tones else ""
+
+
+def _tone_position(base: str) -> int | None:
+    """Index in the toneless lower-case syllable where the tone mark belongs."""
+    positions = [i for i, ch in enumerate(base) if ch in _VOWELS]
+    if not positions:
+        return None
+    # First contiguous run of vowels is the nucleus.
+    run = [positions[0]]
+    for i in positions[1:]:
+        if i != run[-1] + 1:
+            break
+        run.append(i)
+    # "qu" and "gi": the u / i belong to the onset when a vowel follows.
+    if len(run) > 1 and (
+        (base.startswith("qu") and run[0] == 1) or (base.startswith("gi") and run[0] == 1)
+    ):
+        run = run[1:]
+    quality = [i for i in run if base[i] in _QUALITY_VOWELS]
+    if quality:
+        return quality[-1]
+    if len(run) == 1:
+        return run[0]
+    if run[-1] < len(base) - 1:  # closed syllable: hoàng, toán
+        return run[-1]
+    if len(run) >= 3:
+        return run[1]
+    pair = base[run[0]] + base[run[1]]
+    return run[1] if pair in _SECOND_VOWEL_PAIRS else run[0]
+
+
+def _retone_word(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    tone = _tone_of(decomposed)
+    if not tone:
+        return word
+    toneless = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONE_SET))
+    pos = _tone_position(toneless.lower())
+    if pos is None:
+        return word
+    marked = toneless[: pos + 1] + tone + toneless[pos + 1 :]
+    return unicodedata.normalize("NFC", marked)
+
+
+def normalize_tones(text: str) -> str:
+    """Put every syllable's tone mark in one place (new style: hoà, thuý, quý)."""
+    return _WORD.sub(lambda m: _retone_word(m.group(0)), nfc(text))
+
+
+def fold(text: str) -> str:
+    """The matching form: NFC, lower case, one tone-mark convention."""
+    return normalize_tones(nfc(text).lower())
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove every Vietnamese diacritic: "Nghị định" -> "Nghi dinh"."""
+    decomposed = unicodedata.normalize("NFD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", bare.replace("đ", "d").replace("Đ", "D"))
+
+
+def has_diacritics(text: str) -> bool:
+    """True when any letter carries a Vietnamese diacritic (or is đ)."""
+    return strip_diacritics(text) != text
+
+
+def words(text: str) -> list[str]:
+    """Folded syllables (word characters only): the unit of lexical matching."""
+    return _WORD.findall(fold(text))
