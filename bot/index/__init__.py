@@ -58,10 +58,11 @@ class Index:
         self.chunk_ids = chunk_ids
         self._lock = threading.Lock()
         self.documents = {d.id: d for d in store.documents(db)}
-        rows = db.execute("SELECT id, document_id, article FROM chunks ORDER BY id").fetchall()
-        self.position_of = {r[0]: i for i, r in enumerate(rows)}
+        rows = db.execute("SELECT id, document_id, article, heading FROM chunks ORDER BY id").fetchall()
         self.doc_of = np.array([r[1] for r in rows], dtype=np.int64)
         self.article_of = [r[2] for r in rows]
+        # The last heading segment: the article line or an unnumbered heading.
+        self.heading_of = [r[3].split(" › ")[-1] if r[3] else "" for r in rows]
 
     @classmethod
     def open(cls, index_dir: Path, model: str, verify: bool = True) -> "Index":

@@ -127,7 +127,7 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
         raise DocumentError(f"Không tìm thấy thư mục tài liệu: {documents_dir}")
     index_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
-    with _Lock(index_dir / ".lock"):
+    with _Lock(index_dir / ".lock"):  # noqa: SIM117
         layout.clean_stale(index_dir)
         previous = layout.current_version(index_dir)
         config = _reusable(previous, embedder.name, rebuild)
@@ -193,7 +193,9 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
         for source, digest, prep in todo:
             n = len(prep.chunks)
             store.insert_document(db, source, digest, prep.meta, prep.format, prep.pages,
-                                  prep.warnings, prep.chunks, [analyze(p) for p in prep.passages],
+                                  prep.warnings, prep.chunks,
+                                  [analyze(p, c.heading.split(" › ")[-1])
+                                   for p, c in zip(prep.passages, prep.chunks)],
                                   vectors[offset:offset + n])
             offset += n
             (report.updated if source in known else report.added).append(source)

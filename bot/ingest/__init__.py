@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import DocumentError
-from bot.ingest.chunker import CHUNKER_VERSION, Chunk, chunk_document
+from bot.ingest.chunker import CHUNKER_VERSION, Chunk, chunk_document  # noqa: F401
 from bot.ingest.clean import clean_web_text
 from bot.ingest.loaders import SUPPORTED_SUFFIXES, load_document
 from bot.ingest.metadata import NEWS, SIDECAR_SUFFIX, DocumentMeta, read_sidecar, resolve_metadata
@@ -50,9 +50,13 @@ def list_documents(folder: Path) -> list[tuple[str, Path]]:
 
 
 def passage_text(meta: DocumentMeta, chunk: Chunk) -> str:
-    """The text both retrievers see: document name, heading path, then the passage."""
-    name = meta.label if meta.label == meta.title else f"{meta.label}. {meta.title}"
-    return "\n".join(part for part in (name, chunk.heading, chunk.text) if part)
+    """The text both retrievers see: document name, heading path, then the passage.
+
+    A numbered document is named by its label only ("Nghị định 73/2023/NĐ-CP"):
+    repeating a decree's long title in every passage made every passage match
+    the title's words equally and buried the article that answers.
+    """
+    return "\n".join(part for part in (meta.label, chunk.heading, chunk.text) if part)
 
 
 def prepare(path: Path, source: str) -> Prepared:

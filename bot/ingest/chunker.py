@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "3"
 MAX_CHARS = 1200
+PREAMBLE = "Phần mở đầu"
 
 _PART = re.compile(r"^phần\s+(thứ\s+\w+|[IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
 _CHAPTER = re.compile(r"^chương\s+([IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
@@ -188,7 +189,7 @@ def _article_chunks(block: _Block, max_chars: int) -> list[Chunk]:
 
 
 def _paragraph_chunks(block: _Block, title: str, max_chars: int) -> list[Chunk]:
-    heading = " › ".join([title] + block.heading) if title else " › ".join(block.heading)
+    heading = " › ".join(([title] if title and not block.heading else []) + block.heading)
     text = "\n".join(block.lines).strip()
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     if len(paragraphs) <= 1:
@@ -204,6 +205,8 @@ def chunk_document(text: str, title: str = "", max_chars: int = MAX_CHARS) -> li
     """Split a document's text into citable chunks, in reading order."""
     lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n")]
     blocks = _blocks(lines)
+    if any(b.article for b in blocks) and blocks and not blocks[0].article and not blocks[0].heading:
+        blocks[0].heading = [PREAMBLE]  # title block and "Căn cứ ..." of a legal text
     chunks: list[Chunk] = []
     for block in blocks:
         if block.article:

@@ -1,0 +1,152 @@
+"""Query understanding: what the official typed, made searchable.
+
+Officials type on phones: without diacritics, with either tone-mark style,
+with the civil service's abbreviations, naming documents the way they speak
+("NĐ 73", "luật CBCC", "điều 53 luật cán bộ công chức"). This module turns
+the raw question into lexical tokens for both fields, the document and article
+it refers to, and the accent status that decides which field to trust.
+Everything is matched on the diacritic-free, lower-case form, so a reference
+typed "nghi dinh 73" is found exactly like "Nghị định 73".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.index.lexical import with_bigrams
+from bot.text import fold, nfc, strip_diacritics
+
+# Abbreviations of cadre work, expanded for matching (the abbreviation is kept too).
+ABBREVIATIONS = {
+    "cbccvc": "cán bộ công chức viên chức", "cbcc": "cán bộ công chức", "ccvc": "công chức viên chức",
+    "vc": "viên chức", "cb": "cán bộ", "cc": "công chức",
+    "bct": "bộ chính trị", "bch": "ban chấp hành", "btc": "ban tổ chức", "bcs": "ban cán sự",
+    "ubnd": "ủy ban nhân dân", "hđnd": "hội đồng nhân dân", "hdnd": "hội đồng nhân dân",
+    "tw": "trung ương", "tu": "tỉnh ủy", "bnv": "bộ nội vụ", "ttg": "thủ tướng chính phủ",
+    "nđ": "nghị định", "nd": "nghị định", "qđ": "quyết định", "qd": "quyết định",
+    "kl": "kết luận", "nq": "nghị quyết", "hd": "hướng dẫn", "ct": "chỉ thị", "tt": "thông tư",
+    "cp": "chính phủ", "qh": "quốc hội", "đvsncl": "đơn vị sự nghiệp công lập",
+}
+
+# Question phrases that say nothing about the topic. They are rare in legal
+# text, so BM25 would give them a high weight if they were left in.
+QUESTION_PHRASES = sorted([
+    "như thế nào", "thế nào", "ra sao", "là gì", "là những gì", "gồm những gì", "những gì",
+    "bao gồm những gì", "bao nhiêu", "có được không", "được không", "có phải", "hay không",
+    "đúng hay sai", "đúng không", "phải không", "cho tôi hỏi", "xin hỏi", "cho hỏi",
+    "tôi muốn biết", "hãy cho biết", "cho biết", "vậy", "ạ", "nhé", "gì", "nào",
+    "quy định gì", "quy định như thế nào",
+], key=len, reverse=True)
+
+TYPE_WORDS = {  # diacritic-free spoken form -> document type
+    "nghi dinh": "Nghị định", "nd": "Nghị định", "luat": "Luật", "ket luan": "Kết luận",
+    "kl": "Kết luận", "quyet dinh": "Quyết định", "qd": "Quyết định", "nghi quyet": "Nghị quyết",
+    "nq": "Nghị quyết", "thong tu": "Thông tư", "tt": "Thông tư", "chi thi": "Chỉ thị",
+    "ct": "Chỉ thị", "huong dan": "Hướng dẫn", "hd": "Hướng dẫn", "quy dinh": "Quy định",
+}
+_TYPE_ALT = "|".join(sorted(TYPE_WORDS, key=len, reverse=True))
+_REF = re.compile(
+    rf"\b(?P<type>{_TYPE_ALT})\s*(?:so\s*)?[:.]?\s*(?P<num>\d{{1,4}})"
+    rf"(?:\s*[/-]\s*(?P<year>(?:19|20)\d\d)\b)?(?P<suffix>[/-][a-z0-9/-]+)?")
+_BARE_NUMBER = re.compile(
+    r"\b(?P<num>\d{1,4})(?:/(?P<year>(?:19|20)\d\d))?[/-](?P<suffix>[a-z]{2,5}(?:[-/][a-z0-9]{1,8})+)\b")
+_ARTICLE = re.compile(r"\bdieu\s+(\d{1,3}[a-z]?)\b")
+_CLAUSE = re.compile(r"\bkhoan\s+(\d{1,3})\b")
+_NAMED_LAW = re.compile(r"\bluat\s+([a-z ,]+)")
+# Words that end a law's spoken name: "luật viên chức điều 15 quy định ..."
+_NAME_STOP = re.compile(r"\b(dieu|khoan|diem|so|nam|quy dinh|ve viec|thi|co|la|nhu|the nao)\b.*$")
+
+
+@dataclass
+class DocumentRef:
+    """A document the question names: "Nghị định 73", "14-KL/TW", "luật viên chức"."""
+
+    type: str | None
+    number: str | None  # "73", the bare number
+    year: str | None
+    words: str = ""  # for a law named by its subject: "vien chuc"
+    said: str = ""  # how the user wrote it, for "Kho văn bản chưa có ..."
+
+    @property
+    def label(self) -> str:
+        if self.number:
+            number = self.number + (f"/{self.year}" if self.year else "")
+            return f"{self.type} {number}" if self.type else number
+        return f"{self.type} {self.words}".strip()
+
+
+@dataclass
+class Query:
+    """A question ready for retrieval."""
+
+    text: str
+    accented: bool
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # lexical field -> tokens
+    documents: list[DocumentRef] = field(default_factory=list)
+    article: str | None = None
+    clause: str | None = None
+
+    @property
+    def content_words(self) -> list[str]:
+        """Distinct topic syllables (no bigrams) of the plain field."""
+        return sorted({t for t in self.tokens.get("plain", []) if "_" not in t})
+
+
+def _expand(folded: str) -> str:
+    def repl(m: re.Match) -> str:
+        word = m.group(0)
+        return f"{word} {ABBREVIATIONS[word]}" if word in ABBREVIATIONS else word
+    return re.sub(r"\w+", repl, folded)
+
+
+def _drop_questions(folded: str) -> str:
+    plain = strip_diacritics(folded)
+    out = folded
+    for phrase in QUESTION_PHRASES:
+        for variant in {fold(phrase), strip_diacritics(fold(phrase))}:
+            out = re.sub(rf"(?<!\w){re.escape(variant)}(?!\w)", " ", out)
+    return out if out.strip() else plain and folded
+
+
+def _references(plain: str) -> tuple[list[DocumentRef], str | None, str | None]:
+    refs: list[DocumentRef] = []
+    for m in _REF.finditer(plain):
+        kind = TYPE_WORDS[m.group("type")]
+        refs.append(DocumentRef(kind, m.group("num"), m.group("year"), said=m.group(0)))
+    for m in _BARE_NUMBER.finditer(plain):
+        if not any(r.number == m.group("num") for r in refs):
+            suffix = m.group("suffix")
+            kind = next((TYPE_WORDS[w] for w in re.split(r"[-/]", suffix) if w in TYPE_WORDS), None)
+            refs.append(DocumentRef(kind, m.group("num"), m.group("year"), said=m.group(0)))
+    if not any(r.type == "Luật" for r in refs):
+        m = _NAMED_LAW.search(plain)
+        name = _NAME_STOP.sub("", m.group(1)).replace(",", " ").strip() if m else ""
+        if name and not name[0].isdigit():
+            refs.append(DocumentRef("Luật", None, None, words=_expand_plain(name),
+                                    said=f"luật {name}"))
+    article = _ARTICLE.search(plain)
+    clause = _CLAUSE.search(plain)
+    return refs, article.group(1) if article else None, clause.group(1) if clause else None
+
+
+def _expand_plain(words: str) -> str:
+    return " ".join(strip_diacritics(ABBREVIATIONS.get(w, w)) for w in words.split())
+
+
+def parse(text: str) -> Query:
+    """Normalise a raw question and find what it refers to."""
+    text = " ".join(nfc(text).split())
+    folded = fold(text)
+    plain = strip_diacritics(folded)
+    refs, article, clause = _references(plain)
+    topic = _expand(_drop_questions(folded))
+    accented_words = re.findall(r"\w+", topic)
+    plain_words = [strip_diacritics(w) for w in accented_words]
+    letters = [w for w in plain_words if w.isalpha()]
+    # Accented when a fair share of the words carry marks: "nghi dinh 73" is not.
+    marked = sum(1 for a, p in zip(accented_words, plain_words) if a != p)
+    accented = bool(letters) and marked >= max(1, len(letters) // 3)
+    return Query(text=text, accented=accented,
+                 tokens={"accented": with_bigrams(accented_words), "plain": with_bigrams(plain_words)},
+                 documents=refs, article=article, clause=clause)
