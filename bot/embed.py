@@ -68,6 +68,10 @@ class Embedder:
                 f"Không tải được mô hình '{name}': không có trong máy và không kết nối được "
                 "Hugging Face Hub. Hãy tải mô hình về một thư mục và đặt EMBEDDING_MODEL=<thư mục>."
             )
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if not needs_hub:  # a local folder: never let the hub client try the network
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         try:

@@ -217,6 +217,9 @@ def resolve_metadata(text: str, sidecar: dict, *, news: bool = False) -> Documen
     """The sidecar wins; the text fills what it leaves out. News keep no number."""
     found = extract_metadata(text)
     if news or sidecar.get("type") == NEWS:
-        found = {"title": found["title"], "type": NEWS, "date": found["date"]}
+        # A news page's first line is its headline (or lede): never a legal type.
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        title = first if len(first) <= 160 else first[:160].rsplit(" ", 1)[0] + "…"
+        found = {"title": _sentence_case(title), "type": NEWS, "date": found["date"]}
     merged = {**found, **{k: v for k, v in sidecar.items() if v not in (None, "")}}
     return DocumentMeta.from_dict(merged)

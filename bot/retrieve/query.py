@@ -53,7 +53,8 @@ _BARE_NUMBER = re.compile(
     r"\b(?P<num>\d{1,4})(?:/(?P<year>(?:19|20)\d\d))?[/-](?P<suffix>[a-z]{2,5}(?:[-/][a-z0-9]{1,8})+)\b")
 _ARTICLE = re.compile(r"\bdieu\s+(\d{1,3}[a-z]?)\b")
 _CLAUSE = re.compile(r"\bkhoan\s+(\d{1,3})\b")
-_NAMED_LAW = re.compile(r"\bluat\s+([a-z ,]+)")
+# "luật viên chức", but not "kỷ luật", "pháp luật", "quy luật".
+_NAMED_LAW = re.compile(r"(?<!ky )(?<!phap )(?<!quy )\bluat\s+([a-z ,]+)")
 # Words that end a law's spoken name: "luật viên chức điều 15 quy định ..."
 _NAME_STOP = re.compile(r"\b(dieu|khoan|diem|so|nam|quy dinh|ve viec|thi|co|la|nhu|the nao)\b.*$")
 

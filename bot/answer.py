@@ -1,0 +1,203 @@
+"""The extractive answer: the clauses that answer, quoted verbatim, each with its citation.
+
+Nothing here writes new text about the law. The answer quotes the best
+clauses of the best passage, names exactly where they stand ("Khoản 1 Điều 11
+Nghị định 73/2023/NĐ-CP"), warns when the source is an excerpt or no longer in
+force, and lists a few further sources. When the passages do not cover the
+question, it says so instead of quoting something unrelated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from bot.index import Passage
+from bot.index.lexical import with_bigrams
+from bot.ingest.chunker import PREAMBLE
+from bot.ingest.metadata import NEWS
+from bot.retrieve.search import SearchResult
+from bot.text import strip_diacritics, words
+
+# Words too common to show that a passage is about the question.
+_COMMON = set("""của và các những được cho là có không trong với về theo thì người việc này đó
+khi nếu để tại từ một hoặc đã sẽ bị do như nào gì sao hay cũng các nhà""".split())
+_COMMON = {strip_diacritics(w) for w in _COMMON}
+FOUND_COVERAGE = 0.6  # share of the question's topic words a passage must hold
+_UNIT = re.compile(r"(?m)^(?=\d+[a-zđ]?\.\s)")
+MAX_QUOTES = 3
+MORE_SOURCES = 3
+
+NOT_FOUND = ("Xin lỗi, các văn bản trong kho chưa có nội dung trả lời câu hỏi này. "
+             "Anh/chị có thể diễn đạt lại, hoặc nêu rõ tên văn bản, số điều "
+             "(ví dụ: \"Điều 11 Nghị định 73\").")
+
+
+@dataclass
+class Quote:
+    """A verbatim passage and exactly where it stands."""
+
+    citation: str
+    text: str
+    source: str
+    number: str | None
+    article: str | None
+    clause: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Answer:
+    question: str
+    found: bool
+    quotes: list[Quote] = field(default_factory=list)
+    more: list[Quote] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+    def citations(self) -> list[dict]:
+        return [{"source": q.source, "number": q.number, "article": q.article,
+                 "citation": q.citation} for q in self.quotes + self.more]
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "found": self.found, "answer": render_text(self),
+                "citations": self.citations(), "quotes": [asdict(q) for q in self.quotes]}
+
+
+def _topic(text: str) -> set[str]:
+    return {w for w in (strip_diacritics(x) for x in words(text)) if w not in _COMMON}
+
+
+def _bigrams(text: str) -> set[str]:
+    return {t for t in with_bigrams([strip_diacritics(w) for w in words(text)]) if "_" in t}
+
+
+def citation(p: Passage, clause: str | None = None) -> str:
+    """"Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP", "Điều 3 Luật 58/2010/QH12", a news title."""
+    label = p.meta.label
+    if p.meta.type == NEWS:
+        return f"Tin: {label}"
+    if p.article:
+        parts = [f"Khoản {clause}" if clause else "", f"Điều {p.article}", label]
+        return " ".join(x for x in parts if x)
+    heading = p.heading.split(" › ")[-1] if p.heading else ""
+    if heading == PREAMBLE:
+        return f"{label} (phần mở đầu)"
+    if clause:
+        return f"Mục {clause} {label}"
+    if heading and heading != p.meta.title:
+        return f"{label}, phần \"{heading}\""
+    return label
+
+
+def notes(p: Passage, today: date | None = None) -> list[str]:
+    """The warnings a citation of this document must carry."""
+    out = []
+    if not p.meta.complete:
+        out.append("Bản trong kho là bản trích, không đầy đủ toàn văn.")
+    if p.meta.expired(today):
+        until = date.fromisoformat(p.meta.valid_until).strftime("%d/%m/%Y")
+        out.append(f"Văn bản này không còn hiệu lực (từ {until}); cần đối chiếu văn bản thay thế.")
+    if p.meta.status:
+        out.append(f"Tình trạng: {p.meta.status}")
+    return out
+
+
+def covers(p: Passage, question: str) -> bool:
+    """Does this passage hold enough of the question's topic to be an answer?"""
+    asked = _topic(question)
+    if not asked:
+        return False
+    have = _topic(f"{p.meta.label} {p.meta.title} {p.heading} {p.text}")
+    coverage = len(asked & have) / len(asked)
+    shared = _bigrams(question) & _bigrams(f"{p.heading} {p.text}")
+    return coverage >= FOUND_COVERAGE and bool(shared)
+
+
+def _units(p: Passage) -> list[tuple[str | None, str]]:
+    """The passage cut into clauses (number, text); one unit when it has none."""
+    parts = [u.strip() for u in _UNIT.split(p.text) if u.strip()]
+    if len(parts) <= 1 or not p.article:
+        return [(p.clause if p.clause and "-" not in p.clause else None, p.text.strip())]
+    out = []
+    for part in parts:
+        m = re.match(r"(\d+[a-zđ]?)\.\s", part)
+        out.append((m.group(1) if m else None, part))
+    return out
+
+
+def best_clauses(p: Passage, question: str, clause: str | None = None) -> list[tuple[str | None, str]]:
+    """The clauses of `p` that answer best, in reading order (the named clause if any)."""
+    units = _units(p)
+    if clause:
+        named = [u for u in units if u[0] == clause]
+        if named:
+            return named
+    if len(units) == 1:
+        return units
+    asked_words, asked_pairs = _topic(question), _bigrams(question)
+    scores = [len(asked_words & _topic(t)) + 2 * len(asked_pairs & _bigrams(t)) for _, t in units]
+    best = max(scores)
+    if best == 0:
+        return units[:MAX_QUOTES]
+    keep = sorted(range(len(units)), key=lambda i: -scores[i])[:MAX_QUOTES]
+    return [units[i] for i in sorted(keep) if scores[i] >= 0.6 * best]
+
+
+def _quote(p: Passage, clause: str | None, text: str, today: date | None) -> Quote:
+    return Quote(citation(p, clause), text, p.source, p.meta.number, p.article, clause, notes(p, today))
+
+
+def build_answer(result: SearchResult, today: date | None = None) -> Answer:
+    """Turn search hits into the reply every channel sends."""
+    question = result.query.text
+    answer = Answer(question, False)
+    for ref in result.missing:
+        answer.notices.append(f"Kho văn bản chưa có {ref.label}.")
+    hits = [h.passage for h in result.hits]
+    named = result.query.article and hits and hits[0].article == result.query.article and \
+        (not result.documents or hits[0].document_id in result.documents)
+    top = next((p for p in hits[:3] if covers(p, question)), None)
+    if named:
+        top = hits[0]
+    if top is None:
+        return answer
+    answer.found = True
+    clause = result.query.clause if named else None
+    for number, text in best_clauses(top, question, clause):
+        answer.quotes.append(_quote(top, number, text, today))
+    def key(p: Passage) -> tuple:
+        return (p.document_id, p.article or (None if p.meta.type == NEWS else p.heading))
+
+    seen = {key(top)}
+    for p in hits:
+        if key(p) in seen or len(answer.more) >= MORE_SOURCES:
+            continue
+        seen.add(key(p))
+        answer.more.append(_quote(p, None, p.text, today))
+    return answer
+
+
+def render_text(answer: Answer) -> str:
+    """Plain-text reply (terminal, Zalo)."""
+    lines = list(answer.notices)
+    if not answer.found:
+        lines.append(NOT_FOUND)
+        return "\n".join(lines)
+    first = answer.quotes[0]
+    heading = f"Theo {first.citation}:" if len(answer.quotes) == 1 else "Trích dẫn:"
+    lines.append(heading)
+    for q in answer.quotes:
+        if len(answer.quotes) > 1:
+            lines.append(f"• {q.citation}:")
+        lines.append(f"«{q.text}»")
+    for note in first.notes:
+        lines.append(f"⚠️ {note}")
+    if answer.more:
+        lines.append("")
+        lines.append("Nguồn khác:")
+        for q in answer.more:
+            extra = " (bản trích)" if any("bản trích" in n for n in q.notes) else ""
+            expired = " (hết hiệu lực)" if any("không còn hiệu lực" in n for n in q.notes) else ""
+            lines.append(f"• {q.citation}{extra}{expired}")
+    return "\n".join(lines)

@@ -1,0 +1,237 @@
+"""`cadrebot`: index, search, ask, chat, stats and run, from the terminal.
+
+Typer (on Click) was chosen for typed options and generated help with little
+code. Domain errors are translated here, once: a Vietnamese message on stderr
+and an exit code (1: the documents or the index; 2: a bad question or usage;
+3: the model cannot be loaded).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from bot.answer import citation, render_text
+from bot.config import Settings
+from bot.errors import BadQuery, CadreBotError, ModelUnavailable
+from bot.runtime import Runtime
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Trợ lý tra cứu chính sách cán bộ: trích dẫn chính xác Điều, Khoản.")
+
+Docs = Annotated[Optional[Path], typer.Option("--documents", help="Thư mục văn bản (DOCUMENTS_DIR).")]
+Idx = Annotated[Optional[Path], typer.Option("--index", help="Thư mục chỉ mục (INDEX_DIR).")]
+
+
+def _runtime(documents: Path | None, index: Path | None) -> Runtime:
+    overrides = {k: v for k, v in (("documents_dir", documents), ("index_dir", index)) if v}
+    return Runtime(Settings(**overrides))
+
+
+def _fail(exc: CadreBotError) -> None:
+    code = 2 if isinstance(exc, BadQuery) else 3 if isinstance(exc, ModelUnavailable) else 1
+    typer.echo(f"Lỗi: {exc}", err=True)
+    raise typer.Exit(code)
+
+
+def _hit_json(rank: int, hit) -> dict:
+    p = hit.passage
+    return {"rank": rank, "score": hit.score, "source": p.source, "title": p.meta.title,
+            "number": p.meta.number, "article": p.article, "clause": p.clause,
+            "citation": citation(p, p.clause if p.clause and "-" not in p.clause else None),
+            "text": p.text}
+
+
+def _search_json(rt: Runtime, query: str, k: int) -> dict:
+    result = rt.search(query, k)
+    return {"query": query, "results": [_hit_json(h.rank, h) for h in result.hits],
+            "missing": [r.label for r in result.missing]}
+
+
+def _summary(report) -> str:
+    lines = [f"Văn bản: {report.documents} | đoạn: {report.chunks} | {report.seconds} giây",
+             f"Thêm {len(report.added)}, cập nhật {len(report.updated)}, xoá {len(report.removed)}, "
+             f"không đổi {len(report.unchanged)}, bỏ qua {len(report.skipped)}"]
+    lines += [f"  Bỏ qua {src}: {why}" for src, why in report.skipped.items()]
+    lines += [f"  Lưu ý {src}: {'; '.join(w)}" for src, w in report.warnings.items()]
+    return "\n".join(lines)
+
+
+def _do_index(rt: Runtime, rebuild: bool, quiet: bool):
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        label = {"read": "Đọc văn bản", "embed": "Tính vector"}[stage]
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=label, unit="mục",
+                                                              file=sys.stderr, leave=False))
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = rt.reindex(rebuild=rebuild, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    return report
+
+
+@app.command()
+def index(documents: Docs = None, index: Idx = None,
+          rebuild: Annotated[bool, typer.Option("--rebuild", help="Tạo lại toàn bộ.")] = False,
+          quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Chỉ in lỗi.")] = False) -> None:
+    """Lập chỉ mục (tăng dần) cho thư mục văn bản."""
+    rt = _runtime(documents, index)
+    try:
+        report = _do_index(rt, rebuild, quiet)
+    except CadreBotError as exc:
+        _fail(exc)
+    if not quiet:
+        typer.echo(_summary(report))
+
+
+@app.command()
+def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.")] = None,
+           k: Annotated[int, typer.Option("--k", min=1, max=100)] = 5,
+           as_json: Annotated[bool, typer.Option("--json")] = False,
+           batch: Annotated[Optional[str], typer.Option("--batch", help="Tệp, mỗi dòng một truy vấn; - là stdin.")] = None,
+           documents: Docs = None, index: Idx = None) -> None:
+    """Tìm các đoạn văn bản liên quan."""
+    rt = _runtime(documents, index)
+    if batch is not None:
+        handle = sys.stdin if batch == "-" else open(batch, encoding="utf-8")
+        try:
+            rt.searcher()
+            for line in handle:
+                q = line.rstrip("\n")
+                if not q.strip():
+                    continue
+                try:
+                    out = _search_json(rt, q, k)
+                except BadQuery as exc:
+                    out = {"query": q, "error": str(exc), "results": []}
+                typer.echo(json.dumps(out, ensure_ascii=False))
+        except CadreBotError as exc:
+            _fail(exc)
+        return
+    if query is None:
+        typer.echo("Lỗi: cần một câu truy vấn hoặc --batch FILE.", err=True)
+        raise typer.Exit(2)
+    try:
+        out = _search_json(rt, query, k)
+    except CadreBotError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    for m in out["missing"]:
+        typer.echo(f"Kho văn bản chưa có {m}.")
+    for r in out["results"]:
+        typer.echo(f"{r['rank']}. [{r['score']:.3f}] {r['citation']} ({r['source']})")
+        typer.echo("   " + r["text"][:300].replace("\n", "\n   "))
+
+
+@app.command()
+def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+        documents: Docs = None, index: Idx = None) -> None:
+    """Trả lời một câu hỏi, đúng như bot sẽ gửi."""
+    rt = _runtime(documents, index)
+    try:
+        answer = rt.ask(question)
+    except CadreBotError as exc:
+        _fail(exc)
+    if as_json:
+        data = answer.to_dict()
+        typer.echo(json.dumps({k: data[k] for k in ("question", "found", "answer", "citations")},
+                              ensure_ascii=False, indent=1))
+    else:
+        typer.echo(render_text(answer))
+
+
+def _chat(rt: Runtime) -> None:
+    interactive = sys.stdin.isatty()
+    try:
+        rt.searcher()
+    except CadreBotError as exc:
+        _fail(exc)
+    if interactive:
+        typer.echo("Trợ lý chính sách cán bộ. Gõ câu hỏi rồi Enter; Ctrl+D để thoát.")
+    while True:
+        if interactive:
+            typer.echo("\nBạn hỏi: ", nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        if not line.strip():
+            continue
+        try:
+            typer.echo(render_text(rt.ask(line.strip())))
+        except BadQuery as exc:
+            typer.echo(str(exc))
+        if not interactive:
+            typer.echo("-" * 40)
+
+
+@app.command()
+def chat(documents: Docs = None, index: Idx = None) -> None:
+    """Hỏi đáp trong terminal: mỗi dòng một câu hỏi (gõ tay hoặc qua ống dẫn)."""
+    _chat(_runtime(documents, index))
+
+
+@app.command()
+def stats(documents: Docs = None, index: Idx = None) -> None:
+    """Thống kê chỉ mục: văn bản, số đoạn, mô hình, dung lượng."""
+    rt = _runtime(documents, index)
+    try:
+        ix = _open_index(rt)
+    except CadreBotError as exc:
+        _fail(exc)
+    s = ix.stats()
+    typer.echo(f"Phiên bản: {s['version']} (tạo lúc {s['built_at']})")
+    typer.echo(f"Mô hình: {s['model']} ({s['dimension']} chiều) | bộ tách đoạn v{s['chunker']}")
+    typer.echo(f"Văn bản: {s['documents']} | đoạn: {s['chunks']} | dung lượng: {s['bytes'] / 1e6:.1f} MB")
+    for doc in ix.documents.values():
+        m = doc.meta
+        flags = [x for x in ("bản trích" if not m.complete else "",
+                             "hết hiệu lực" if m.expired() else "") if x]
+        typer.echo(f"  • {m.label} — {m.title[:70]}" + (f" [{', '.join(flags)}]" if flags else ""))
+
+
+def _open_index(rt: Runtime):
+    from bot.index import Index
+
+    return Index.open(rt.index_dir, rt.settings.embedding_model)
+
+
+@app.command()
+def run(documents: Docs = None, index: Idx = None) -> None:
+    """Lập chỉ mục rồi chạy: Telegram/Zalo nếu có token, không thì hỏi đáp trong terminal."""
+    rt = _runtime(documents, index)
+    started = time.perf_counter()
+    try:
+        report = _do_index(rt, rebuild=False, quiet=True)
+    except CadreBotError as exc:
+        _fail(exc)
+    typer.echo(_summary(report), err=True)
+    typer.echo(f"Sẵn sàng sau {time.perf_counter() - started:.1f} giây.", err=True)
+    _chat(rt)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "sentence_transformers", "transformers", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    app()
+
+
+if __name__ == "__main__":
+    main()

