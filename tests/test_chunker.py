@@ -380,3 +380,13 @@ def test_chunking_never_loses_text(items: list[tuple], max_chars: int) -> None:
             assert re.search(rf"Điều {chunk.article}\b", chunk.heading.split(" › ")[-1])
         else:
             assert not any(seg.startswith("Điều ") for seg in chunk.heading.split(" › "))
+
+
+def test_long_sentences_without_split_points_do_not_recurse_and_keep_all_words():
+    # Regression: these used to raise RecursionError and abort a whole index build.
+    from bot.ingest.chunker import MAX_CHARS, chunk_document
+
+    for text in ("ab. cd " * 400, "x Theo quy định tại điểm a. khoản 2 " + "cán bộ công chức viên chức " * 60):
+        chunks = chunk_document(text)
+        assert all(len(c.text) <= MAX_CHARS for c in chunks)
+        assert " ".join(c.text for c in chunks).split() == text.split()

@@ -130,8 +130,16 @@ def _pack(units: list[str], max_chars: int, sep: str) -> list[str]:
     out: list[str] = []
     for unit in units:
         if len(unit) > max_chars:
-            out.extend(_split_long(unit, max_chars) if unit.count("\n") or unit.count(". ") else
-                       [unit[i:i + max_chars] for i in range(0, len(unit), max_chars)])
+            parts = _split_long(unit, max_chars) if len(units) > 1 else [unit]
+            # A unit that could not be split further is cut at spaces (never recurse on it again).
+            for part in parts:
+                while len(part) > max_chars:
+                    cut = part.rfind(" ", 0, max_chars) if " " in part[:max_chars] else max_chars
+                    cut = cut if cut > 0 else max_chars
+                    out.append(part[:cut])
+                    part = part[cut:].lstrip()
+                if part:
+                    out.append(part)
         elif out and len(out[-1]) + len(sep) + len(unit) <= max_chars:
             out[-1] = out[-1] + sep + unit
         else:
