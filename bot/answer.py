@@ -21,9 +21,8 @@ from bot.retrieve.search import SearchResult
 from bot.text import strip_diacritics, words
 
 # Words too common to show that a passage is about the question.
-_COMMON = set("""của và các những được cho là có không trong với về theo thì người việc này đó
-khi nếu để tại từ một hoặc đã sẽ bị do như nào gì sao hay cũng các nhà""".split())
-_COMMON = {strip_diacritics(w) for w in _COMMON}
+_COMMON = {strip_diacritics(w) for w in """của và các những được cho là có không trong với về theo thì người việc này đó
+khi nếu để tại từ một hoặc đã sẽ bị do như nào gì sao hay cũng các nhà""".split()}
 FOUND_COVERAGE = 0.6  # share of the question's topic words a passage must hold
 _UNIT = re.compile(r"(?m)^(?=\d+[a-zđ]?\.\s)")
 MAX_QUOTES = 3

@@ -9,7 +9,6 @@ without internet fails in seconds with a clear message instead of retrying.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from pathlib import Path
@@ -18,8 +17,6 @@ import numpy as np
 
 from bot.config import DEFAULT_MODEL
 from bot.errors import ModelUnavailable
-
-log = logging.getLogger(__name__)
 
 # Models trained with instruction prefixes; used when the model's own config has none.
 _KNOWN_PROMPTS = {

@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import shutil
 import sqlite3
@@ -29,13 +28,11 @@ from typing import Callable
 import numpy as np
 
 from bot.errors import CadreBotError, DocumentError, IndexBusy
-from bot.index import layout
+from bot.index import layout, store
 from bot.index.dense import DenseIndex
 from bot.index.lexical import ANALYZER_VERSION, LexicalIndex, analyze
-from bot.index import store
-from bot.ingest import CHUNKER_VERSION, Prepared, prepare, list_documents
-
-log = logging.getLogger(__name__)
+from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
+from bot.ingest.metadata import sidecar_path
 
 
 @dataclass
@@ -62,8 +59,6 @@ class BuildReport:
 def file_hash(path: Path) -> str:
     """sha256 of the file and its sidecar: editing metadata re-indexes the document."""
     digest = hashlib.sha256(path.read_bytes())
-    from bot.ingest.metadata import sidecar_path
-
     meta = sidecar_path(path)
     if meta.exists():
         digest.update(b"\0meta\0" + meta.read_bytes())
@@ -127,7 +122,7 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
         raise DocumentError(f"Không tìm thấy thư mục tài liệu: {documents_dir}")
     index_dir.mkdir(parents=True, exist_ok=True)
     report = BuildReport()
-    with _Lock(index_dir / ".lock"):  # noqa: SIM117
+    with _Lock(index_dir / ".lock"):
         layout.clean_stale(index_dir)
         previous = layout.current_version(index_dir)
         config = _reusable(previous, embedder.name, rebuild)

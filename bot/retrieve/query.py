@@ -102,12 +102,12 @@ def _expand(folded: str) -> str:
 
 
 def _drop_questions(folded: str) -> str:
-    plain = strip_diacritics(folded)
+    """Remove question phrases; a question made only of them is kept whole."""
     out = folded
     for phrase in QUESTION_PHRASES:
         for variant in {fold(phrase), strip_diacritics(fold(phrase))}:
             out = re.sub(rf"(?<!\w){re.escape(variant)}(?!\w)", " ", out)
-    return out if out.strip() else plain and folded
+    return out if out.strip() else folded
 
 
 def _references(plain: str) -> tuple[list[DocumentRef], str | None, str | None]:

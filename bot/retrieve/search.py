@@ -133,9 +133,9 @@ class Searcher:
         _, dense_top = self.index.dense.search(qvec, CANDIDATES)
         in_docs = np.isin(self.index.doc_of, result.documents) if result.documents else None
         pools = [top(lexical, CANDIDATES), dense_top]
-        if in_docs is not None:
-            pools.append(top(np.where(in_docs, lexical + 1e-6, -1.0), CANDIDATES)[:CANDIDATES])
-            pools[-1] = pools[-1][in_docs[pools[-1]]]
+        if in_docs is not None:  # the named document's best passages are always candidates
+            own = np.flatnonzero(in_docs)
+            pools.append(own[top(lexical[own], CANDIDATES)])
         articles = self._named_article(query, result.documents)
         pools.append(np.array(articles, dtype=np.int64))
         candidates = np.unique(np.concatenate(pools).astype(np.int64))
