@@ -337,10 +337,12 @@ def render(items: list[tuple]) -> tuple[str, list[str]]:
     article_title: str | None = None
     article_has_body = True
     for kind, key, value in items:
-        # Lines after a Chương/Mục heading still belong to the open article until the
-        # next Điều, so only an article line closes the previous article.
-        if kind == "article" and not article_has_body and article_title:
+        # An article line or a Chương/Mục heading closes the open article: text
+        # between a chapter heading and its first article belongs to no article.
+        if kind in ("article", "chapter", "section") and not article_has_body and article_title:
             expected.append(article_title)  # a body-less article cites its title
+        if kind in ("chapter", "section"):
+            article_title, article_has_body = None, True
         if kind == "chapter":
             lines.append(f"Chương {key}. {value.upper()}")
         elif kind == "section":
@@ -390,3 +392,27 @@ def test_long_sentences_without_split_points_do_not_recurse_and_keep_all_words()
         chunks = chunk_document(text)
         assert all(len(c.text) <= MAX_CHARS for c in chunks)
         assert " ".join(c.text for c in chunks).split() == text.split()
+
+
+def test_text_under_a_new_chapter_belongs_to_no_article() -> None:
+    text = ("Chương I\nQUY ĐỊNH CHUNG\nĐiều 1. Phạm vi\nNội dung điều một.\n"
+            "Chương II\nQUYỀN\nLời dẫn của chương hai.\nĐiều 2. Quyền\n1. Được hưởng lương.")
+    chunks = chunk_document(text)
+    by_text = {c.text: c for c in chunks}
+    assert by_text["Nội dung điều một."].article == "1"
+    intro = by_text["Lời dẫn của chương hai."]
+    assert intro.article is None and intro.heading == "Chương II. QUYỀN"
+    assert by_text["1. Được hưởng lương."].article == "2"
+
+
+def test_a_line_starting_with_dieu_and_a_lower_case_word_is_not_an_article() -> None:
+    chunks = chunk_document("Điều 1. Sửa đổi\n1. Nội dung.\nĐiều 3 được sửa đổi như sau:\n2. Khác.")
+    assert [c.article for c in chunks] == ["1"]
+    assert "Điều 3 được sửa đổi như sau:" in chunks[0].text
+
+
+def test_sentences_split_only_before_upper_case_or_digits() -> None:
+    from bot.ingest.chunker import _SENTENCE_END
+
+    assert _SENTENCE_END.split("Câu một. đây vẫn là câu một. Đây là câu hai. 2 là câu ba") == [
+        "Câu một. đây vẫn là câu một.", "Đây là câu hai.", "2 là câu ba"]

@@ -215,10 +215,10 @@ def test_rebuild_with_nothing_changed_embeds_nothing(built, embedder) -> None:
     # The model was not asked for a single vector.
     assert [c for c in calls if c[0] == "embed" and c[2] != 0] == []
     assert any(c[0] == "read" for c in calls)
-    # A new version was published with exactly the same vectors.
-    after = layout.current_version(index_dir)
-    assert after != before and second.version == after.name
-    assert np.array_equal(np.load(before / "vectors.npy"), np.load(after / "vectors.npy"))
+    # Nothing was published: readers keep the same version, and no build folder is left.
+    assert layout.current_version(index_dir) == before and second.version == before.name
+    assert not tmp_versions(index_dir)
+    assert sorted(p.name for p in index_dir.glob("v-*")) == [before.name]
 
 
 def test_modified_file_is_the_only_one_updated(built, embedder) -> None:
@@ -336,6 +336,36 @@ def test_unreadable_new_version_keeps_the_old_one(built, embedder) -> None:
     assert top_sources(index_dir, embedder, "thi trắc nghiệm trên máy vi tính")[0] == "tt-07.txt"
 
 
+def test_a_folder_with_nothing_readable_keeps_the_old_index(built, embedder) -> None:
+    docs, index_dir, first = built
+    for path in docs.iterdir():
+        path.unlink()
+    (docs / "rong.txt").write_bytes(b"")
+    with pytest.raises(DocumentError, match="Không có văn bản nào"):
+        build_index(docs, index_dir, embedder)
+    assert published(index_dir) == first.version
+    assert top_sources(index_dir, embedder, "nhà nghỉ dưỡng Sầm Sơn")[0] == "qd-21.docx"
+    assert not tmp_versions(index_dir)
+
+
+def test_empty_folder_on_first_build_is_refused(tmp_path: Path, embedder) -> None:
+    (tmp_path / "docs").mkdir()
+    with pytest.raises(DocumentError):
+        build_index(tmp_path / "docs", tmp_path / "index", embedder)
+    assert layout.current_version(tmp_path / "index") is None
+
+
+def test_damaged_previous_version_is_not_reused(built, embedder) -> None:
+    docs, index_dir, first = built
+    flip_bytes(layout.current_version(index_dir) / "meta.sqlite")
+    (docs / "tt-07.txt").write_text((docs / "tt-07.txt").read_text(encoding="utf-8") + "\nGhi chú.\n",
+                                    encoding="utf-8")
+    report = build_index(docs, index_dir, embedder)
+    # Incremental reuse would have copied the damaged SQLite file: a full rebuild instead.
+    assert report.rebuilt is True and sorted(report.added) == ["nd-15.txt", "qd-21.docx", "tt-07.txt"]
+    assert top_sources(index_dir, embedder, "nhà nghỉ dưỡng Sầm Sơn")[0] == "qd-21.docx"
+
+
 def test_missing_documents_folder(tmp_path: Path, embedder) -> None:
     with pytest.raises(DocumentError):
         build_index(tmp_path / "khong-co", tmp_path / "index", embedder)
@@ -430,10 +460,12 @@ def test_missing_current_is_index_missing(built, tmp_path: Path, embedder) -> No
 def test_old_versions_are_pruned(built, embedder) -> None:
     docs, index_dir, first = built
     names = [first.version]
-    for _ in range(3):
-        # Version names sort by time only to the second (see the report on layout.new_version_dir).
-        time.sleep(1.05)
+    for i in range(3):
+        # A change each time, so each build publishes; names sort by time to the microsecond.
+        with open(docs / "tt-07.txt", "a", encoding="utf-8") as fh:
+            fh.write(f"\nGhi chú bổ sung số {i}.\n")
         names.append(build_index(docs, index_dir, embedder).version)
+    assert names == sorted(names) and len(set(names)) == 4
     assert published(index_dir) == names[-1]
     # The published version and the two before it (readers may still hold them); older ones go.
     assert sorted(p.name for p in index_dir.glob("v-*")) == sorted(names[-3:])

@@ -67,6 +67,7 @@ def test_party_conclusion_from_its_first_lines() -> None:
         ("BỘ NỘI VỤ\nSố: 11/2025/TT-BNV", "11/2025/TT-BNV", "Thông tư", "Bộ Nội vụ"),
         ("BAN CHẤP HÀNH TRUNG ƯƠNG\nSố 26-NQ/TW", "26-NQ/TW", "Nghị quyết", "Ban Chấp hành Trung ương"),
         ("Quy định số 205-QĐ/TW về kiểm soát quyền lực", "205-QĐ/TW", "Quy định", "Ban Chấp hành Trung ương"),
+        ("THỦ TƯỚNG CHÍNH PHỦ\nSố: 05/2024/QĐ-TTg", "05/2024/QĐ-TTg", "Quyết định", "Thủ tướng Chính phủ"),
     ],
 )
 def test_number_type_and_issuer_from_other_headers(text: str, number: str, kind: str, issuer: str) -> None:

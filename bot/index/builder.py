@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -33,6 +34,8 @@ from bot.index.dense import DenseIndex
 from bot.index.lexical import ANALYZER_VERSION, LexicalIndex, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
 from bot.ingest.metadata import sidecar_path
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -103,7 +106,10 @@ def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
         return None
     try:
         config = layout.read_config(previous)
-    except CadreBotError:
+        # A damaged previous version must not seed the new one: rebuild instead.
+        layout.verify(previous, config)
+    except CadreBotError as exc:
+        log.warning("previous index version unusable, rebuilding everything: %s", exc)
         return None
     same = (config.get("model") == model and config.get("chunker") == CHUNKER_VERSION
             and config.get("analyzer") == ANALYZER_VERSION)
@@ -128,16 +134,20 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
         config = _reusable(previous, embedder.name, rebuild)
         report.rebuilt = config is None
         work = layout.new_version_dir(index_dir)
-        db_path = work / "meta.sqlite"
-        if config is not None:
-            shutil.copyfile(previous / "meta.sqlite", db_path)
-        db = store.connect(db_path)
         try:
-            _apply_changes(db, documents_dir, embedder, report, progress)
-            _write_backends(db, work, embedder, ann_threshold, report)
-        finally:
-            db.close()
+            changed = _build_version(work, previous if config else None, documents_dir, embedder,
+                                     ann_threshold, report, progress)
+        except BaseException:
+            # A failed build leaves nothing behind; the published version is untouched.
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         report.seconds = round(time.perf_counter() - started, 2)
+        if not changed:
+            # Nothing to do: keep the published version, readers need not switch.
+            shutil.rmtree(work, ignore_errors=True)
+            report.documents, report.chunks = config["documents"], config["chunks"]
+            report.version = previous.name
+            return report
         layout.write_config(work, {
             "model": embedder.name, "dimension": embedder.dimension,
             "chunker": CHUNKER_VERSION, "analyzer": ANALYZER_VERSION,
@@ -148,6 +158,23 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
         _fsync_tree(work)
         report.version = layout.publish(index_dir, work)
     return report
+
+
+def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
+                   ann_threshold: int, report: BuildReport, progress) -> bool:
+    """Fill `work` from `previous` (when reusable) plus the changes; False when there were none."""
+    db_path = work / "meta.sqlite"
+    if previous is not None:
+        shutil.copyfile(previous / "meta.sqlite", db_path)
+    db = store.connect(db_path)
+    try:
+        _apply_changes(db, documents_dir, embedder, report, progress)
+        if previous is not None and not report.changed:
+            return False
+        _write_backends(db, work, embedder, ann_threshold, report)
+        return True
+    finally:
+        db.close()
 
 
 def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
@@ -211,6 +238,10 @@ def _embed(embedder, passages: list[str], progress) -> np.ndarray:
 def _write_backends(db: sqlite3.Connection, work: Path, embedder, ann_threshold: int,
                     report: BuildReport) -> None:
     rows = store.all_chunk_rows(db).fetchall()
+    if not rows:
+        # Publishing an empty index would silently answer nothing; keep the old one.
+        raise DocumentError("Không có văn bản nào đọc được trong thư mục tài liệu; "
+                            "chỉ mục cũ (nếu có) được giữ nguyên.")
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     tokens = [json.loads(r[1]) for r in rows]
     vectors = (np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)

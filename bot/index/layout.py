@@ -44,7 +44,9 @@ def require_version(index_dir: Path) -> Path:
 
 
 def new_version_dir(index_dir: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+    # One clock reading, to the microsecond, so version names sort by build time.
+    now = time.time_ns() // 1000
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now // 1_000_000)) + f"-{now % 1_000_000:06d}"
     folder = index_dir / f".tmp-v-{stamp}"
     folder.mkdir(parents=True)
     return folder

@@ -16,18 +16,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 MAX_CHARS = 1200
 PREAMBLE = "Phần mở đầu"
 
+# Upper-case Vietnamese letters. A range like [À-Ỹ] would also take the lower
+# case ones (à, đ, ư ...), so "Điều 5 được ..." would open an article.
+_UP = "A-Z" + "".join(c for c in map(chr, range(0xC0, 0x1EF9)) if c.isupper())
 _PART = re.compile(r"^phần\s+(thứ\s+\w+|[IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
 _CHAPTER = re.compile(r"^chương\s+([IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
 _SECTION = re.compile(r"^mục\s+(\d+)\s*[.:]\s*(.*)$", re.I)
-_ARTICLE = re.compile(r"^điều\s+(\d+[a-zđ]?)\s*([.:]\s*|\s+(?=[A-ZĐÀ-Ỹ])|$)(.*)$", re.I)
+_ARTICLE = re.compile(rf"^(?i:điều)\s+(\d+[a-zđ]?)\s*([.:]\s*|\s+(?=[{_UP}])|$)(.*)$")
 _CLAUSE = re.compile(r"^(\d+[a-zđ]?)\.\s+\S")
 _POINT = re.compile(r"^[a-zđ]\)\s+\S")
 _BULLET = re.compile(r"^[-+•–]\s+\S")
-_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+(?=[A-ZĐÀ-Ỹ0-9])")
+_SENTENCE_END = re.compile(rf"(?<=[.;!?])\s+(?=[{_UP}0-9])")
 
 
 @dataclass
@@ -76,6 +79,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
     path: dict[str, str] = {}
     blocks = [_Block([], None, None, [])]
     pending: str | None = None  # a Chương/Phần whose title is on the next line
+    opened = False  # a Phần/Chương/Mục heading came after the last block began
     for i, line in enumerate(lines):
         following = next((ln for ln in lines[i + 1 :] if ln), "")
         if not line:
@@ -96,6 +100,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
                     if lower != level:
                         path.pop(lower, None)
                 pending = None if m.group(2) else level
+                opened = True
                 break
         else:
             m = _ARTICLE.match(line)
@@ -106,8 +111,13 @@ def _blocks(lines: list[str]) -> list[_Block]:
                 blocks.append(_Block(heading + [label], m.group(1), title, []))
             elif blocks[-1].article and _is_unnumbered_heading(line, following):
                 blocks.append(_Block(heading + [line], None, None, []))
+            elif opened and blocks[-1].article:
+                # Text under a new chapter before its first article is not
+                # part of the previous chapter's last article.
+                blocks.append(_Block(heading, None, None, [line]))
             else:
                 blocks[-1].lines.append(line)
+            opened = False
     return [b for b in blocks if any(ln.strip() for ln in b.lines) or b.article]
 
 

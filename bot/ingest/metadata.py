@@ -102,7 +102,8 @@ def write_sidecar(path: Path, fields: dict) -> Path:
 # --- extraction from the text -------------------------------------------------
 
 # 73/2023/NĐ-CP, 22/2008/QH12, 05/2024/QĐ-TTg, 11/2025/TT-BNV
-_STATE_NUMBER = re.compile(r"\b(\d{1,4}/\d{4}/[A-ZĐ][A-ZĐ0-9]*(?:-[A-ZĐ0-9]+)*)")
+# Letters after the first dash may be lower case: 05/2024/QĐ-TTg, 12/2022/TT-BNV.
+_STATE_NUMBER = re.compile(r"\b(\d{1,4}/\d{4}/[A-ZĐ][A-ZĐ0-9]*(?:-[A-ZĐa-zđ0-9]+)*)")
 # 14-KL/TW, 205-QĐ/TW, 26-NQ/TW, 57-HD/BTCTW
 _PARTY_NUMBER = re.compile(r"\b(\d{1,4}-[A-ZĐ]{2,5}/[A-ZĐ]{2,8})\b")
 _DATE_WORDS = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.I)
