@@ -28,6 +28,7 @@ _UNIT = re.compile(r"(?m)^(?=\d+[a-zđ]?\.\s)")
 MAX_QUOTES = 3
 MORE_SOURCES = 3
 
+WRITTEN_NOTE = "(Tóm tắt tự động từ các văn bản trên; vui lòng đối chiếu nguyên văn khi áp dụng.)"
 NOT_FOUND = ("Xin lỗi, các văn bản trong kho chưa có nội dung trả lời câu hỏi này. "
              "Anh/chị có thể diễn đạt lại, hoặc nêu rõ tên văn bản, số điều "
              "(ví dụ: \"Điều 11 Nghị định 73\").")
@@ -53,6 +54,10 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     more: list[Quote] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # Set only when a language model wrote a grounded answer (bot/compose); [k] in
+    # `written` refers to references[k - 1].
+    written: str | None = None
+    references: list[Quote] = field(default_factory=list)
 
     def citations(self) -> list[dict]:
         return [{"source": q.source, "number": q.number, "article": q.article,
@@ -60,7 +65,8 @@ class Answer:
 
     def to_dict(self) -> dict:
         return {"question": self.question, "found": self.found, "answer": render_text(self),
-                "citations": self.citations(), "quotes": [asdict(q) for q in self.quotes]}
+                "citations": self.citations(), "quotes": [asdict(q) for q in self.quotes],
+                "written": self.written, "references": [asdict(q) for q in self.references]}
 
 
 def _topic(text: str) -> set[str]:
@@ -183,6 +189,8 @@ def render_text(answer: Answer) -> str:
     if not answer.found:
         lines.append(NOT_FOUND)
         return "\n".join(lines)
+    if answer.written:
+        return "\n".join(lines + _written(answer))
     first = answer.quotes[0]
     heading = f"Theo {first.citation}:" if len(answer.quotes) == 1 else "Trích dẫn:"
     lines.append(heading)
@@ -196,7 +204,20 @@ def render_text(answer: Answer) -> str:
         lines.append("")
         lines.append("Nguồn khác:")
         for q in answer.more:
-            extra = " (bản trích)" if any("bản trích" in n for n in q.notes) else ""
-            expired = " (hết hiệu lực)" if any("không còn hiệu lực" in n for n in q.notes) else ""
-            lines.append(f"• {q.citation}{extra}{expired}")
+            lines.append(f"• {q.citation}{_flags(q)}")
     return "\n".join(lines)
+
+
+def _flags(q: Quote) -> str:
+    extra = " (bản trích)" if any("bản trích" in n for n in q.notes) else ""
+    expired = " (hết hiệu lực)" if any("không còn hiệu lực" in n for n in q.notes) else ""
+    return f"{extra}{expired}"
+
+
+def _written(answer: Answer) -> list[str]:
+    """A written answer, then what each [k] refers to, then the warnings that apply."""
+    lines = [answer.written, "", "Nguồn:"]
+    lines += [f"[{i}] {q.citation}{_flags(q)}" for i, q in enumerate(answer.references, 1)]
+    expired = dict.fromkeys(n for q in answer.references for n in q.notes if "không còn hiệu lực" in n)
+    lines += [f"⚠️ {n}" for n in expired]
+    return lines + [WRITTEN_NOTE]

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     ann_threshold: int = 200_000
     max_query_chars: int = 2000
 
+    # Optional written answers from an OpenAI-compatible endpoint (unset: extractive only).
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(20.0, gt=0)
+
     # Channels
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -54,6 +60,14 @@ class Settings(BaseSettings):
     allowed_chat_ids: list[int] = []
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+
+    # Conversation (every channel): question log, per-user rate limit, admin uploads
+    journal_path: Path | None = None  # default: <index_dir>/journal.sqlite (survives re-indexing)
+    rate_limit_messages: int = Field(10, ge=1)
+    rate_limit_seconds: float = Field(60.0, gt=0)
+    upload_max_mb: float = Field(20.0, gt=0)
 
     zalo_bot_token: SecretStr | None = None
     zalo_api_url: str = "https://bot-api.zaloplatforms.com"

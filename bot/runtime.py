@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from bot.answer import Answer, build_answer
+from bot.compose import Writer
 from bot.config import Settings
 from bot.index import Index, layout
 from bot.index.builder import BuildReport, build_index
@@ -29,6 +30,7 @@ class Runtime:
         self._embedder = None
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
+        self.writer = Writer.from_settings(self.settings)  # None: extractive answers only
 
     @property
     def documents_dir(self) -> Path:
@@ -65,7 +67,10 @@ class Runtime:
         return self.searcher().search(text, k)
 
     def ask(self, text: str) -> Answer:
-        return build_answer(self.search(text, k=8))
+        answer = build_answer(self.search(text, k=8))
+        if self.writer is not None and answer.found:
+            answer = self.writer.write(answer)
+        return answer
 
     def reindex(self, rebuild: bool = False, progress=None) -> BuildReport:
         """Incremental re-index of the documents folder; readers keep the old version meanwhile."""
