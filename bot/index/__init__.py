@@ -4,6 +4,7 @@
     layout.py   version folders, CURRENT pointer, config.json and checksums
     dense.py    FAISS backend
     lexical.py  BM25 backend and the Vietnamese analyzer
+    accents.py  diacritic restoration model counted from the lexical tokens
     store.py    SQLite schema, migrations and queries
 
 `Index.open` checks that the published version was built with the configured
@@ -21,6 +22,7 @@ import numpy as np
 
 from bot.errors import CadreBotError, IndexCorrupt, IndexMismatch
 from bot.index import layout, store
+from bot.index.accents import AccentModel
 from bot.index.dense import DenseIndex
 from bot.index.lexical import ANALYZER_VERSION, LexicalIndex
 from bot.ingest.chunker import CHUNKER_VERSION
@@ -49,8 +51,9 @@ class Index:
     """A published index version, opened read-only. Safe to share between threads."""
 
     def __init__(self, folder: Path, config: dict, db, dense: DenseIndex, lexical: LexicalIndex,
-                 chunk_ids: np.ndarray):
+                 chunk_ids: np.ndarray, accents: AccentModel):
         self.folder = folder
+        self.accents = accents
         self.config = config
         self.db = db
         self.dense = dense
@@ -81,7 +84,7 @@ class Index:
             dense = DenseIndex.load(folder)
             lexical = LexicalIndex.load(folder)
             chunk_ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
-            index = cls(folder, config, db, dense, lexical, chunk_ids)
+            index = cls(folder, config, db, dense, lexical, chunk_ids, AccentModel.load(folder))
         except CadreBotError:
             raise
         except Exception as exc:  # faiss/bm25s/sqlite errors on a damaged folder

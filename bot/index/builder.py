@@ -30,6 +30,7 @@ import numpy as np
 
 from bot.errors import CadreBotError, DocumentError, IndexBusy
 from bot.index import layout, store
+from bot.index.accents import AccentModel
 from bot.index.dense import DenseIndex
 from bot.index.lexical import ANALYZER_VERSION, LexicalIndex, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
@@ -249,6 +250,7 @@ def _write_backends(db: sqlite3.Connection, work: Path, embedder, ann_threshold:
                else np.zeros((0, embedder.dimension), np.float32))
     DenseIndex.build(vectors, embedder.dimension, ann_threshold).save(work)
     LexicalIndex.build(tokens).save(work)
+    AccentModel.train(t["accented"] for t in tokens).save(work)
     np.save(work / "chunk_ids.npy", ids, allow_pickle=False)
     report.chunks = len(rows)
     report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]

@@ -18,7 +18,8 @@ import numpy as np
 
 from bot.text import strip_diacritics, words
 
-ANALYZER_VERSION = "2"
+# Bump when tokens or the files built from them change (3: accents.json).
+ANALYZER_VERSION = "3"
 FIELDS = ("accented", "plain")
 
 

@@ -3,16 +3,17 @@
 Officials type on phones: without diacritics, with either tone-mark style,
 with the civil service's abbreviations, naming documents the way they speak
 ("NĐ 73", "luật CBCC", "điều 53 luật cán bộ công chức"). This module turns
-the raw question into lexical tokens for both fields, the document and article
-it refers to, and the accent status that decides which field to trust.
-Everything is matched on the diacritic-free, lower-case form, so a reference
-typed "nghi dinh 73" is found exactly like "Nghị định 73".
+the raw question into lexical tokens for both fields (the accented one after
+diacritic restoration by the index's accent model), and the document, article
+and clause it refers to. References are matched on the diacritic-free,
+lower-case form, so "nghi dinh 73" is found exactly like "Nghị định 73".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from bot.index.lexical import with_bigrams
 from bot.text import fold, nfc, strip_diacritics
@@ -67,10 +68,13 @@ class DocumentRef:
     number: str | None  # "73", the bare number
     year: str | None
     words: str = ""  # for a law named by its subject: "vien chuc"
-    said: str = ""  # how the user wrote it, for "Kho văn bản chưa có ..."
+    said: str = ""  # the number or name as the user wrote it: "205-QĐ/TW", "Cán bộ, công chức"
 
     @property
     def label(self) -> str:
+        """How to name it back to the user: "Quyết định 205-QĐ/TW", "Luật Cán bộ, công chức"."""
+        if self.said:
+            return f"{self.type} {self.said}" if self.type else self.said
         if self.number:
             number = self.number + (f"/{self.year}" if self.year else "")
             return f"{self.type} {number}" if self.type else number
@@ -82,7 +86,8 @@ class Query:
     """A question ready for retrieval."""
 
     text: str
-    accented: bool
+    accented: bool  # the user typed diacritics on a fair share of the words
+    restored: str = ""  # the topic words with diacritics restored (folded)
     tokens: dict[str, list[str]] = field(default_factory=dict)  # lexical field -> tokens
     documents: list[DocumentRef] = field(default_factory=list)
     article: str | None = None
@@ -94,11 +99,24 @@ class Query:
         return sorted({t for t in self.tokens.get("plain", []) if "_" not in t})
 
 
-def _expand(folded: str) -> str:
+# Abbreviations that are also common syllables ("tu" is usually từ / tư / tự):
+# expanded only when typed in capitals.
+_SYLLABLE_LIKE = {"tu"}
+
+
+def _expand(folded: str, caps: frozenset[str] = frozenset()) -> str:
+    """Abbreviations replaced by their words (so bigrams run on: "bch tw" ->
+    "ban chấp hành trung ương"), the abbreviations themselves kept at the end."""
+    found: list[str] = []
+
     def repl(m: re.Match) -> str:
         word = m.group(0)
-        return f"{word} {ABBREVIATIONS[word]}" if word in ABBREVIATIONS else word
-    return re.sub(r"\w+", repl, folded)
+        if word not in ABBREVIATIONS or (word in _SYLLABLE_LIKE and word not in caps):
+            return word
+        found.append(word)
+        return ABBREVIATIONS[word]
+    expanded = re.sub(r"\w+", repl, folded)
+    return " ".join([expanded, *found])
 
 
 def _drop_questions(folded: str) -> str:
@@ -107,25 +125,32 @@ def _drop_questions(folded: str) -> str:
     for phrase in QUESTION_PHRASES:
         for variant in {fold(phrase), strip_diacritics(fold(phrase))}:
             out = re.sub(rf"(?<!\w){re.escape(variant)}(?!\w)", " ", out)
-    return out if out.strip() else folded
+    return out if re.search(r"\w", out) else folded
 
 
-def _references(plain: str) -> tuple[list[DocumentRef], str | None, str | None]:
+def _references(plain: str, typed: str) -> tuple[list[DocumentRef], str | None, str | None]:
+    """References found in `plain`; `typed` is the same text as written, to quote back."""
+    def said(start: int, end: int) -> str:
+        # Folding and stripping keep Vietnamese text's length, so spans line up.
+        source = typed if len(typed) == len(plain) else plain
+        return source[start:end].strip(" ,.;:?!")
+
     refs: list[DocumentRef] = []
     for m in _REF.finditer(plain):
         kind = TYPE_WORDS[m.group("type")]
-        refs.append(DocumentRef(kind, m.group("num"), m.group("year"), said=m.group(0)))
+        refs.append(DocumentRef(kind, m.group("num"), m.group("year"), said=said(m.start("num"), m.end())))
     for m in _BARE_NUMBER.finditer(plain):
         if not any(r.number == m.group("num") for r in refs):
             suffix = m.group("suffix")
             kind = next((TYPE_WORDS[w] for w in re.split(r"[-/]", suffix) if w in TYPE_WORDS), None)
-            refs.append(DocumentRef(kind, m.group("num"), m.group("year"), said=m.group(0)))
+            refs.append(DocumentRef(kind, m.group("num"), m.group("year"), said=said(m.start(), m.end())))
     if not any(r.type == "Luật" for r in refs):
         m = _NAMED_LAW.search(plain)
         name = _NAME_STOP.sub("", m.group(1)).replace(",", " ").strip() if m else ""
         if name and not name[0].isdigit():
-            refs.append(DocumentRef("Luật", None, None, words=_expand_plain(name),
-                                    said=f"luật {name}"))
+            start = m.start(1)
+            end = start + len(_NAME_STOP.sub("", m.group(1)).rstrip(" ,"))
+            refs.append(DocumentRef("Luật", None, None, words=_expand_plain(name), said=said(start, end)))
     article = _ARTICLE.search(plain)
     clause = _CLAUSE.search(plain)
     return refs, article.group(1) if article else None, clause.group(1) if clause else None
@@ -135,19 +160,27 @@ def _expand_plain(words: str) -> str:
     return " ".join(strip_diacritics(ABBREVIATIONS.get(w, w)) for w in words.split())
 
 
-def parse(text: str) -> Query:
-    """Normalise a raw question and find what it refers to."""
+def parse(text: str, restore: Callable[..., list[str]] | None = None) -> Query:
+    """Normalise a raw question and find what it refers to.
+
+    `restore(syllables, keep=...)` puts back missing diacritics (the index's
+    accent model); without it the accented field gets the words as typed.
+    """
     text = " ".join(nfc(text).split())
     folded = fold(text)
     plain = strip_diacritics(folded)
-    refs, article, clause = _references(plain)
-    topic = _expand(_drop_questions(folded))
-    accented_words = re.findall(r"\w+", topic)
-    plain_words = [strip_diacritics(w) for w in accented_words]
-    letters = [w for w in plain_words if w.isalpha()]
+    refs, article, clause = _references(plain, text)
+    typed = re.findall(r"\w+", _drop_questions(folded))
+    letters = [w for w in typed if not w.isdigit()]
     # Accented when a fair share of the words carry marks: "nghi dinh 73" is not.
-    marked = sum(1 for a, p in zip(accented_words, plain_words) if a != p)
+    marked = sum(1 for w in letters if strip_diacritics(w) != w)
     accented = bool(letters) and marked >= max(1, len(letters) // 3)
-    return Query(text=text, accented=accented,
+    # Abbreviations typed in capitals ("TU", "CT") are not syllables to accent.
+    caps = frozenset(w.lower() for w in re.findall(r"\w+", text)
+                     if len(w) > 1 and w.isupper() and w.lower() in ABBREVIATIONS)
+    restored = restore(typed, keep=caps) if restore else typed
+    accented_words = re.findall(r"\w+", _expand(" ".join(restored), caps))
+    plain_words = [strip_diacritics(w) for w in accented_words]
+    return Query(text=text, accented=accented, restored=" ".join(restored),
                  tokens={"accented": with_bigrams(accented_words), "plain": with_bigrams(plain_words)},
                  documents=refs, article=article, clause=clause)

@@ -106,17 +106,21 @@ class Searcher:
         if len(text) > self.max_query_chars:
             raise BadQuery(f"Câu hỏi quá dài ({len(text)} ký tự; tối đa {self.max_query_chars}). "
                            "Hãy rút gọn câu hỏi.")
-        query = parse(text)
+        query = parse(text, self.index.accents.restore)
         if not query.tokens["plain"] and not query.article:
             raise BadQuery("Câu hỏi không có chữ hay số nào để tra cứu. Hãy nhập câu hỏi bằng chữ.")
         return query
 
     def lexical_scores(self, query: Query) -> np.ndarray:
-        """BM25 over the field the query can use: accented text, or the accent-free field."""
+        """BM25 of the restored accented words plus BM25 of the accent-free words.
+
+        Measured on ALQAC (README): restoration lifts half-accented questions
+        from R@1 0.70 to 0.88; the accent-free field adds a safety net for a
+        wrong restoration (fully stripped R@1 0.86 -> 0.87) and costs ~1 ms.
+        """
         lex = self.index.lexical
-        if query.accented:
-            return lex.scores("accented", query.tokens["accented"])
-        return lex.scores("plain", query.tokens["plain"])
+        return (lex.scores("accented", query.tokens["accented"])
+                + lex.scores("plain", query.tokens["plain"]))
 
     def search(self, text: str, k: int = 5) -> SearchResult:
         query = self.parse(text)
@@ -129,7 +133,7 @@ class Searcher:
             return result
 
         lexical = self.lexical_scores(query)
-        qvec = self.embedder.encode_query(query.text)
+        qvec = self.embedder.encode_query(query.text if query.accented else query.restored or query.text)
         _, dense_top = self.index.dense.search(qvec, CANDIDATES)
         in_docs = np.isin(self.index.doc_of, result.documents) if result.documents else None
         pools = [top(lexical, CANDIDATES), dense_top]
@@ -156,8 +160,7 @@ class Searcher:
 
     def _heading_cover(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """Share of each candidate heading's bigrams that the question contains."""
-        field = "accented" if query.accented else "plain"
-        asked = {t for t in query.tokens[field] if "_" in t}
+        asked = {t for t in query.tokens["accented"] if "_" in t}
         cover = np.zeros(len(candidates), dtype=np.float32)
         for i, pos in enumerate(candidates.tolist()):
             heading = self.index.heading_of[pos]
@@ -165,8 +168,7 @@ class Searcher:
                 cover[i] = -PREAMBLE_PENALTY / HEADING_WEIGHT
                 continue
             title = _ARTICLE_LINE.sub("", heading)
-            text = title if query.accented else strip_diacritics(title)
-            grams = {t for t in with_bigrams(words(text)) if "_" in t}
+            grams = {t for t in with_bigrams(words(title)) if "_" in t}
             if grams:
                 cover[i] = len(grams & asked) / len(grams)
             if cover[i] == 0 and _SCOPE.search(title):
