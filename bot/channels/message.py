@@ -1,0 +1,44 @@
+"""What flows between a channel adapter and the conversation core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Hashable
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Incoming:
+    """One message as every channel sees it."""
+
+    user_id: Hashable
+    chat_id: Hashable
+    text: str = ""
+    is_group: bool = False
+    addressed: bool = False  # in a group: the bot was mentioned or replied to
+    name: str = ""
+
+
+@dataclass
+class Button:
+    label: str
+    data: str  # at most 64 bytes on Telegram
+
+
+@dataclass
+class Reply:
+    """A message ready to send: formatted for the channel and under its length limit.
+
+    `work` marks a long admin job: the adapter sends `text` first, then runs
+    `work(progress)` in a worker thread; `progress(text)` may edit the sent
+    message in place, and the replies `work` returns are the outcome (the
+    first replaces the progress message where the platform can edit).
+    `upload` is where the adapter must save a received file before `work` runs.
+    """
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    work: Callable[[Progress], list["Reply"]] | None = None
+    upload: Path | None = None

@@ -1,0 +1,195 @@
+"""Answers, articles and lists turned into channel messages: Telegram HTML or plain text.
+
+A reply is built from blocks, each a small self-contained piece (a citation
+line, one quote, a list line) that is complete on its own: in HTML every block
+closes every tag it opens. Messages are then packed from whole blocks under the
+channel's limit, so a split never cuts a tag or a citation. Only quoted text
+can be longer than a message; it is split before escaping, at clause, then
+sentence, then word boundaries, never inside a citation such as "điểm a khoản 2
+Điều 5 Nghị định này", and each piece gets its own tags. Splitting before
+escaping means an entity like "&amp;" can never be cut either.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from bot.answer import NOT_FOUND, Answer, Quote, render_text
+
+# Clause and point starts, then sentence ends, then ";" ",", then any space.
+_BREAKS = [r"\n(?=\d+[a-zđ]?\.\s|[a-zđ]\)\s)", r"\n", r"(?<=[.!?…»:])\s+", r"(?<=;)\s+",
+           r"(?<=,)\s+", r"\s+"]
+_UNIT = r"(?i:điểm\s+[a-zđ]|khoản\s+\d+[a-zđ]?|điều\s+\d+[a-zđ]?|mục\s+\d+|chương\s+[ivxlc\d]+)"
+_DOC = (r"(?:Luật|Nghị định|Nghị quyết|Quyết định|Thông tư|Kết luận|Chỉ thị|Hướng dẫn|Quy định)"
+        r"(?:\s+số)?\s+(?:\d[\w/.-]*|này)")
+CITATION = re.compile(rf"{_UNIT}(?:,?\s+(?:của\s+)?{_UNIT})*(?:\s+(?:của\s+)?{_DOC})?|{_DOC}")
+
+
+def short_date(iso: str | None) -> str:
+    """"2023-09-29" -> "29/09/2023"; anything else as it is."""
+    try:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+    except ValueError:
+        return iso or ""
+
+
+def units16(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """Cut `text` into pieces with measure(piece) <= limit at the most natural boundary."""
+    text = text.strip()
+    if measure(text) <= limit:
+        return [text] if text else []
+    protected = [m.span() for m in CITATION.finditer(text)]
+    for pattern in _BREAKS:
+        cuts = [m for m in re.finditer(pattern, text)
+                if not any(a < m.start() < b for a, b in protected)]
+        if cuts:
+            break
+    else:
+        return _hard_cut(text, limit, measure)
+    pieces, start = [], 0
+    for m in cuts:
+        pieces.append(text[start:m.end()])
+        start = m.end()
+    pieces.append(text[start:])
+    out, current = [], ""
+    for piece in pieces:
+        if current and measure((current + piece).strip()) > limit:
+            out.append(current)
+            current = ""
+        current += piece
+        if measure(current.strip()) > limit:  # one piece alone is too long: cut it finer
+            out.extend(split_text(current, limit, measure))
+            current = ""
+    out.append(current)
+    return [p.strip() for p in out if p.strip()]
+
+
+def _hard_cut(text: str, limit: int, measure) -> list[str]:
+    out = []
+    while text:
+        lo, hi = 1, len(text)
+        while lo < hi:  # the longest prefix that fits
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if measure(text[:mid]) <= limit else (lo, mid - 1)
+        out.append(text[:lo])
+        text = text[lo:]
+    return out
+
+
+@dataclass(frozen=True)
+class Format:
+    """How one channel writes text: its markup and its message length limit."""
+
+    html: bool
+    limit: int
+    buttons: bool  # inline buttons (Telegram) or text commands (Zalo)
+
+    def esc(self, text: str) -> str:
+        return html.escape(text, quote=False) if self.html else text
+
+    def bold(self, text: str) -> str:
+        return f"<b>{self.esc(text)}</b>" if self.html else text
+
+    def italic(self, text: str) -> str:
+        return f"<i>{self.esc(text)}</i>" if self.html else text
+
+    def code(self, text: str) -> str:
+        return f"<code>{self.esc(text)}</code>" if self.html else text
+
+    def measure(self, text: str) -> int:
+        return units16(text) if self.html else len(text)
+
+    def quote(self, text: str) -> list[str]:
+        """Verbatim text as one or more quote blocks, each fitting in a message."""
+        opening, closing = ("<blockquote>", "</blockquote>") if self.html else ("«", "»")
+        def size(piece: str) -> int:
+            return self.measure(opening + self.esc(piece) + closing)
+        return [opening + self.esc(p) + closing for p in split_text(text, self.limit, size)]
+
+
+HTML = Format(html=True, limit=4096, buttons=True)
+PLAIN = Format(html=False, limit=2000, buttons=False)
+
+
+def pack(blocks: list[str], fmt: Format) -> list[str]:
+    """Whole blocks joined by newlines into as few messages as fit the limit."""
+    messages, current = [], ""
+    for block in blocks:
+        if fmt.measure(block) > fmt.limit:  # only plain free text can get here
+            parts = split_text(block, fmt.limit, fmt.measure)
+        else:
+            parts = [block]
+        for part in parts:
+            joined = f"{current}\n{part}" if current else part
+            if current and fmt.measure(joined) > fmt.limit:
+                messages.append(current)
+                joined = part
+            current = joined
+    if current.strip():
+        messages.append(current)
+    return messages
+
+
+def flags(q: Quote) -> str:
+    """" (bản trích)", " (hết hiệu lực)": what a short citation must still say."""
+    extra = " (bản trích)" if any("bản trích" in n for n in q.notes) else ""
+    expired = " (hết hiệu lực)" if any("không còn hiệu lực" in n for n in q.notes) else ""
+    return extra + expired
+
+
+def answer_blocks(answer: Answer, fmt: Format) -> list[str]:
+    """The answer as blocks. Plain text is `render_text`'s, so the terminal and Zalo agree."""
+    if not fmt.html:
+        return [render_text(answer)]
+    blocks = [fmt.italic(n) for n in answer.notices]
+    if not answer.found:
+        return blocks + [fmt.esc(NOT_FOUND)]
+    written = getattr(answer, "written", None)
+    if written:
+        refs = getattr(answer, "references", [])
+        blocks += [fmt.esc(written), "", fmt.bold("Nguồn:")]
+        blocks += [fmt.esc(f"[{i}] {q.citation}{flags(q)}") for i, q in enumerate(refs, 1)]
+        expired = dict.fromkeys(n for q in refs for n in q.notes if "không còn hiệu lực" in n)
+        blocks += [fmt.esc(f"⚠️ {n}") for n in expired]
+        return blocks + [fmt.italic("(Tóm tắt tự động từ các văn bản trên; vui lòng đối chiếu "
+                                    "nguyên văn khi áp dụng.)")]
+    single = len(answer.quotes) == 1
+    if not single:
+        blocks.append(fmt.bold("Trích dẫn:"))
+    for q in answer.quotes:
+        blocks.append(fmt.bold(f"Theo {q.citation}:" if single else f"• {q.citation}:"))
+        blocks += fmt.quote(q.text)
+    blocks += [fmt.esc(f"⚠️ {n}") for n in answer.quotes[0].notes]
+    if answer.more:
+        blocks += ["", fmt.bold("Nguồn khác:")]
+        blocks += [fmt.esc(f"• {q.citation}{flags(q)}") for q in answer.more]
+    return blocks
+
+
+def sources_blocks(quotes: list[Quote], fmt: Format) -> list[str]:
+    """Further sources with their text (the "Nguồn khác" button, /nguon)."""
+    if not quotes:
+        return [fmt.esc("Không có nguồn nào khác cho câu hỏi này.")]
+    blocks = [fmt.bold("Nguồn khác:")]
+    for q in quotes:
+        blocks += ["", fmt.bold(f"{q.citation}{flags(q)}")]
+        blocks += fmt.quote(q.text)
+    return blocks
+
+
+def article_blocks(cite: str, heading: str, text: str, notes: list[str], fmt: Format) -> list[str]:
+    """A whole article: its citation, its heading line, the verbatim text, the warnings."""
+    blocks = [fmt.bold(cite)]
+    if heading:
+        blocks.append(fmt.italic(heading))
+    blocks += fmt.quote(text)
+    return blocks + [fmt.esc(f"⚠️ {n}") for n in notes]

@@ -1,0 +1,274 @@
+"""The Telegram channel: thin python-telegram-bot handlers over the conversation core.
+
+Each handler turns the update into an `Incoming`, runs the core in a worker
+thread (retrieval and indexing never block the event loop), and sends what
+the core returns. Updates are processed concurrently, so other users keep
+getting answers while an admin's re-index runs. PTB's AIORateLimiter paces
+outgoing calls and retries after the Bot API's "retry after N seconds"
+answers, so flood control slows the bot down instead of failing a reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+                      Message, MessageEntity, ReplyParameters, Update)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, ContextTypes,
+                          MessageHandler, filters)
+
+from bot.channels.core import Conversation
+from bot.channels.guard import Access
+from bot.channels.message import Incoming, Reply
+from bot.channels.render import HTML
+from bot.config import Settings
+from bot.errors import CadreBotError
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
+COMMANDS = [("start", "Giới thiệu"), ("help", "Cách hỏi và các lệnh"),
+            ("docs", "Danh sách văn bản"), ("dieu", "Toàn văn một Điều: /dieu 11 nd 73")]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+TYPING_EVERY = 4.5  # seconds; Telegram shows "typing" for about five
+CORE, JOBS = "conversation", "admin-jobs"
+
+
+def incoming(update: Update, bot) -> Incoming | None:
+    """The update as the core sees it; the bot's @mention is taken out of the text."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if user is None or chat is None or message is None:
+        return None
+    text = message.text or message.caption or ""
+    mention = f"@{bot.username}" if bot.username else None
+    entities = message.parse_entities() if message.text else message.parse_caption_entities()
+    mentioned = any((e.type == MessageEntity.MENTION and mention and value.lower() == mention.lower())
+                    or (e.type == MessageEntity.TEXT_MENTION and e.user and e.user.id == bot.id)
+                    for e, value in entities.items())
+    if mention:
+        text = re.sub(re.escape(mention) + r"\b", " ", text, flags=re.I).strip()
+    replied = message.reply_to_message and message.reply_to_message.from_user
+    addressed = mentioned or bool(replied and replied.id == bot.id)
+    return Incoming(user.id, chat.id, text, chat.type in (ChatType.GROUP, ChatType.SUPERGROUP),
+                    addressed, user.first_name or "")
+
+
+def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                                 for row in reply.buttons])
+
+
+async def _send(bot, chat_id: int, reply: Reply, reply_to: int | None = None) -> Message:
+    return await bot.send_message(
+        chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=_markup(reply),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None)
+
+
+async def _edit(message: Message, text: str) -> None:
+    try:
+        await message.edit_text(text, parse_mode=ParseMode.HTML)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _work(bot, sent: Message, reply: Reply, jobs: ThreadPoolExecutor) -> None:
+    """Run an admin job in a worker thread, editing `sent` as it progresses, then with the outcome.
+
+    Jobs get their own small pool: uploads waiting for a running build must
+    never take the threads that answer questions.
+    """
+    loop = asyncio.get_running_loop()
+
+    def progress(text: str) -> None:
+        # Wait for each edit, so a late progress edit can never overwrite the outcome.
+        future = asyncio.run_coroutine_threadsafe(_edit(sent, text), loop)
+        try:
+            future.result(timeout=30)
+        except Exception:  # a failed edit must not stop the build
+            log.warning("progress edit failed", exc_info=True)
+
+    outcome = await loop.run_in_executor(jobs, reply.work, progress)
+    if outcome:
+        await _edit(sent, outcome[0].text)
+    for more in outcome[1:]:
+        await _send(bot, sent.chat_id, more)
+
+
+async def _deliver(context: ContextTypes.DEFAULT_TYPE, msg: Incoming, replies: list[Reply],
+                   reply_to: int | None, file_id: str | None = None) -> None:
+    for i, reply in enumerate(replies):
+        sent = await _send(context.bot, msg.chat_id, reply, reply_to if i == 0 and msg.is_group else None)
+        if reply.upload is not None and file_id:
+            try:
+                telegram_file = await context.bot.get_file(file_id)
+                await telegram_file.download_to_drive(reply.upload)
+            except TelegramError:
+                log.warning("document download failed", exc_info=True)
+                reply.upload.unlink(missing_ok=True)
+                await _edit(sent, HTML.esc("❌ Không tải được tệp; anh/chị vui lòng gửi lại."))
+                continue
+        if reply.work is not None:
+            await _work(context.bot, sent, reply, context.bot_data[JOBS])
+
+
+@contextlib.asynccontextmanager
+async def _typing(bot, chat_id: int):
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_EVERY)
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A question or a command."""
+    conv: Conversation = context.bot_data[CORE]
+    msg = incoming(update, context.bot)
+    if msg is None or not conv.addressed(msg):
+        return
+    async with _typing(context.bot, msg.chat_id):
+        replies = await asyncio.to_thread(conv.handle, msg)
+    await _deliver(context, msg, replies, update.effective_message.message_id)
+
+
+async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A file from an admin: checked before download, then saved and indexed."""
+    conv: Conversation = context.bot_data[CORE]
+    msg = incoming(update, context.bot)
+    document = update.effective_message.document
+    if msg is None or not conv.addressed(msg):
+        return
+    replies = await asyncio.to_thread(conv.document, msg, document.file_name or "",
+                                      document.file_size, msg.text)
+    await _deliver(context, msg, replies, update.effective_message.message_id, document.file_id)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Toàn văn Điều, Nguồn khác, 👍 / 👎."""
+    conv: Conversation = context.bot_data[CORE]
+    query = update.callback_query
+    msg = incoming(update, context.bot)
+    if msg is None:
+        await query.answer()
+        return
+    msg.text, msg.addressed = "", True
+    toast, replies = await asyncio.to_thread(conv.press, msg, query.data or "")
+    await query.answer(toast)
+    await _deliver(context, msg, replies, None)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the traceback; tell the user, briefly, in Vietnamese."""
+    log.error("update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await context.bot.send_message(update.effective_chat.id, APOLOGY)
+        except TelegramError:
+            log.warning("could not send the apology", exc_info=True)
+
+
+def build_application(runtime: Runtime, settings: Settings) -> Application:
+    """The Application with every handler, talking to `settings.telegram_api_url`."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    root = settings.telegram_api_url.rstrip("/")
+    app = (Application.builder().token(settings.telegram_bot_token.get_secret_value())
+           .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+           .rate_limiter(AIORateLimiter(max_retries=3)).concurrent_updates(True).build())
+    access = Access(set(settings.admin_ids), set(settings.allowed_user_ids), set(settings.allowed_chat_ids))
+    app.bot_data[CORE] = Conversation.from_settings(runtime, HTML, "telegram", access)
+    app.bot_data[JOBS] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cadrebot-admin")
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, on_text))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL, on_document))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _ready(app: Application) -> None:
+    conv: Conversation = app.bot_data[CORE]
+    conv.username = app.bot.username
+    with contextlib.suppress(TelegramError):
+        await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+    try:  # load the model and open the index now, so the first question is quick
+        await asyncio.to_thread(conv.runtime.searcher)
+    except CadreBotError as exc:
+        log.warning("the index is not usable yet: %s", exc)
+
+
+async def serve(runtime: Runtime, settings: Settings, stop: asyncio.Event) -> None:
+    """Run until `stop` is set: webhook mode when WEBHOOK_URL is set, long polling otherwise."""
+    app = build_application(runtime, settings)
+    try:
+        async with app:
+            await _ready(app)
+            await app.start()
+            if settings.webhook_url:
+                secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                await app.updater.start_webhook(
+                    listen=settings.webhook_listen, port=settings.webhook_port,
+                    url_path=urlsplit(settings.webhook_url).path.lstrip("/"), webhook_url=settings.webhook_url,
+                    secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            else:
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            await stop.wait()
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        app.bot_data[JOBS].shutdown(wait=False, cancel_futures=True)  # never block the loop
+        app.bot_data[CORE].close()
+
+
+class Redact(logging.Filter):
+    """Replace secrets (the bot token is part of every Bot API URL) in log records."""
+
+    def __init__(self, secrets: list[str]):
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self.secrets):
+            record.msg, record.args = self._clean(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def run(runtime: Runtime, settings: Settings) -> None:
+    """`cadrebot telegram`: serve until SIGINT or SIGTERM."""
+    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s]
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(Redact(secrets))
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(runtime, settings, stop)
+    asyncio.run(main())

@@ -1,0 +1,131 @@
+"""Files an admin sends: checked, named safely, described by the caption, put in place.
+
+Uploaded bytes land in `documents/.uploads/` (a hidden folder, which the
+indexer skips) and are moved under a clean name only once the build may start,
+so a half-downloaded file is never indexed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from bot.ingest.metadata import find_number, sidecar_path, write_sidecar
+from bot.text import fold, nfc, strip_diacritics
+
+UPLOAD_SUFFIXES = (".pdf", ".docx", ".txt")
+UPLOAD_FOLDER = ".uploads"
+
+
+def clean_name(name: str) -> str:
+    """A safe file name: no folders, no diacritics, lower case, letters, digits and dashes."""
+    base = PurePosixPath(nfc(name).replace("\\", "/")).name
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = re.sub(r"[^a-z0-9]+", "-", strip_diacritics(stem).lower()).strip("-")[:80].strip("-")
+    suffix = re.sub(r"[^a-z0-9]", "", suffix.lower())
+    return f"{stem or 'van-ban'}.{suffix}" if suffix else stem or "van-ban"
+
+
+def check_upload(file_name: str, size: int | None, max_bytes: int) -> str | None:
+    """Why this file is refused before downloading it, or None."""
+    suffix = PurePosixPath(file_name or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        return "Chỉ nhận tệp PDF, DOCX hoặc TXT."
+    if size is None or size > max_bytes:
+        return f"Tệp quá lớn (tối đa {max_bytes / 1e6:.0f} MB)."
+    if size == 0:
+        return "Tệp rỗng."
+    return None
+
+
+_CAPTION_KEYS = {
+    "so": "number", "so hieu": "number", "ngay": "date", "ngay ban hanh": "date",
+    "tieu de": "title", "ten": "title", "loai": "type", "co quan": "issuer",
+    "co quan ban hanh": "issuer", "tinh trang": "status", "trang thai": "status",
+    "het hieu luc": "valid_until", "hieu luc den": "valid_until",
+}
+_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})|(\d{4})-(\d{2})-(\d{2})")
+
+
+def _iso(text: str) -> str | None:
+    m = _DATE.search(text)
+    if not m:
+        return None
+    d, mo, y = (m.group(1), m.group(2), m.group(3)) if m.group(1) else (m.group(6), m.group(5), m.group(4))
+    try:
+        return date(int(y), int(mo), int(d)).isoformat()
+    except ValueError:
+        return None
+
+
+def caption_metadata(caption: str | None) -> dict:
+    """Sidecar fields from a caption such as "Số: 99/2024/NĐ-CP; ngày 01/02/2024; bản trích"."""
+    fields: dict = {}
+    for part in re.split(r"[\n;]+", nfc(caption or "")):
+        part = part.strip()
+        key, sep, value = part.partition(":")
+        name = _CAPTION_KEYS.get(" ".join(strip_diacritics(fold(key)).split())) if sep else None
+        plain = strip_diacritics(fold(part))
+        if name in ("date", "valid_until"):
+            fields[name] = _iso(value)
+        elif name:
+            fields[name] = value.strip() or None
+        elif plain in ("trich", "ban trich"):
+            fields["complete"] = False
+        elif plain.startswith(("het hieu luc", "khong con hieu luc")):
+            fields["valid_until"] = _iso(part) or date.today().isoformat()
+        elif plain.startswith("ngay") and _iso(part):
+            fields["date"] = _iso(part)
+        elif find_number(part):
+            fields["number"] = find_number(part)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def upload_path(documents_dir: Path, token: str) -> Path:
+    """Where a channel saves the bytes before the build takes them."""
+    folder = documents_dir / UPLOAD_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{token}.part"
+
+
+def place(documents_dir: Path, downloaded: Path, name: str, meta: dict) -> Callable[[bool], None]:
+    """Move the download to documents/<name> and write its sidecar.
+
+    Returns `undo(failed)`: when the new file could not be read, it restores
+    the previous file of that name (the index kept its old version) or removes
+    the new one, so the folder and the index agree.
+    """
+    target = documents_dir / name
+    side = sidecar_path(target)
+    backup = documents_dir / UPLOAD_FOLDER / f"{downloaded.stem}.previous"
+    kept = [(p, backup.with_suffix(f".{i}")) for i, p in enumerate((target, side)) if p.exists()]
+    for original, saved in kept:
+        shutil.copy2(original, saved)
+    downloaded.replace(target)
+    if meta:
+        write_sidecar(target, meta)
+
+    def undo(failed: bool) -> None:
+        if failed:
+            target.unlink(missing_ok=True)
+            side.unlink(missing_ok=True)
+            for original, saved in kept:
+                saved.replace(original)
+        for _, saved in kept:
+            saved.unlink(missing_ok=True)
+    return undo
+
+
+def remove_files(documents_dir: Path, source: str) -> None:
+    """Delete a document and its sidecar, refusing anything outside the documents folder."""
+    root = documents_dir.resolve()
+    path = (documents_dir / source).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise ValueError(f"not inside the documents folder: {source}")
+    path.unlink(missing_ok=True)
+    sidecar_path(path).unlink(missing_ok=True)

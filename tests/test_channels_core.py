@@ -1,0 +1,317 @@
+"""The channel-independent conversation core: splitting, rendering, access, rate limit, commands, journal.
+
+The conversation tests at the end run the plain-text (Zalo-style) channel over
+the shipped corpus with the real model, index and SQLite journal.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from bot.answer import Answer, Quote, render_text
+from bot.channels import Conversation, Incoming, parse_command
+from bot.channels.guard import Access, RateLimiter
+from bot.channels.journal import MIGRATIONS, Journal, normalize
+from bot.channels.render import CITATION, HTML, PLAIN, Format, answer_blocks, pack, split_text, units16
+from bot.channels.uploads import caption_metadata, check_upload, clean_name, place, upload_path
+from bot.config import Settings
+from bot.runtime import Runtime
+from botapi import parse_html
+
+CLAUSES = "\n".join(
+    f"{i}. Cán bộ thuộc trường hợp quy định tại điểm a khoản 2 Điều 5 Nghị định 73/2023/NĐ-CP "
+    f"được xem xét <loại trừ> & \"miễn\" trách nhiệm theo quy định lần thứ {i}." for i in range(1, 40))
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+# --- splitting ----------------------------------------------------------------------------
+
+def test_split_prefers_clause_boundaries_and_keeps_every_character():
+    pieces = split_text(CLAUSES, 700)
+    assert len(pieces) > 1
+    assert all(len(p) <= 700 for p in pieces)
+    assert all(re.match(r"\d+\. ", p) for p in pieces)  # each piece starts at a clause
+    assert _squash("".join(pieces)) == _squash(CLAUSES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(limit=st.integers(min_value=60, max_value=400), start=st.integers(0, 500))
+def test_split_never_cuts_a_citation(limit, start):
+    text = CLAUSES[start:start + 1500].replace("\n", " ")
+    pieces = split_text(text, limit)
+    assert all(len(p) <= limit for p in pieces)
+    assert _squash("".join(pieces)) == _squash(text)
+    whole = [m.group(0) for m in CITATION.finditer(text) if len(m.group(0)) < limit]
+    found = [m.group(0) for p in pieces for m in CITATION.finditer(p)]
+    for citation in whole:
+        assert found.count(citation) >= whole.count(citation), citation
+
+
+def test_citation_pattern_covers_nested_references():
+    text = "theo điểm a khoản 2 Điều 5 Nghị định 73/2023/NĐ-CP và Điều 11 Nghị định này"
+    assert [m.group(0) for m in CITATION.finditer(text)] == [
+        "điểm a khoản 2 Điều 5 Nghị định 73/2023/NĐ-CP", "Điều 11 Nghị định này"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(limit=st.integers(min_value=80, max_value=600))
+def test_html_quotes_are_valid_escaped_and_fit(limit):
+    fmt = Format(html=True, limit=limit, buttons=True)
+    text = CLAUSES[:2500] + " " + "&" * 30 + "<<>>"
+    blocks = fmt.quote(text)
+    shown = [parse_html(b) for b in blocks]  # raises on a cut tag or entity
+    assert all(units16(b) <= limit for b in blocks)
+    assert all(b.startswith("<blockquote>") and b.endswith("</blockquote>") for b in blocks)
+    assert _squash("".join(shown)) == _squash(text)
+
+
+def test_pack_keeps_blocks_whole_and_counts_utf16():
+    fmt = Format(html=True, limit=100, buttons=True)
+    blocks = [f"<b>Điều {i} 👍👍👍</b>" for i in range(30)]
+    messages = pack(blocks, fmt)
+    assert all(units16(m) <= 100 for m in messages)
+    assert "\n".join(messages).split("\n") == blocks
+
+
+def test_plain_pack_splits_long_text_at_lines():
+    text = "\n".join(f"Dòng số {i}: " + "nội dung " * 20 for i in range(40))
+    messages = pack([text], PLAIN)
+    assert len(messages) > 1 and all(len(m) <= PLAIN.limit for m in messages)
+    assert all(m.startswith("Dòng số") for m in messages)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+def _quote(text: str, notes: list[str] | None = None, article: str = "11") -> Quote:
+    return Quote(f"Khoản 1 Điều {article} Nghị định 73/2023/NĐ-CP", text, "nd73.txt", "73/2023/NĐ-CP",
+                 article, "1", notes or [])
+
+
+def test_html_answer_escapes_document_text_and_keeps_notes():
+    excerpt = "Bản trong kho là bản trích, không đầy đủ toàn văn."
+    answer = Answer("q", True, [_quote('Cán bộ <trưởng ban> & "phó ban" được hưởng.', [excerpt])],
+                    more=[_quote("x", ["Văn bản này không còn hiệu lực (từ 01/07/2025)."], "3")])
+    html = "\n".join(pack(answer_blocks(answer, HTML), HTML))
+    assert "&lt;trưởng ban&gt; &amp; \"phó ban\"" in html
+    shown = parse_html(html)
+    assert "Theo Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP:" in shown
+    assert f"⚠️ {excerpt}" in shown
+    assert "• Khoản 1 Điều 3 Nghị định 73/2023/NĐ-CP (hết hiệu lực)" in shown
+
+
+def test_plain_answer_is_render_text():
+    answer = Answer("q", True, [_quote("Cán bộ <x> & y.")])
+    assert pack(answer_blocks(answer, PLAIN), PLAIN) == [render_text(answer)]
+
+
+def test_written_answer_shows_text_then_numbered_references():
+    answer = Answer("q", True, [_quote("a")])
+    answer.written = "Cán bộ được bảo vệ [1] & không bị xử lý <ngay> [2]."
+    answer.references = [_quote("a"), _quote("b", ["Văn bản này không còn hiệu lực (từ 01/07/2025)."], "5")]
+    shown = parse_html("\n".join(pack(answer_blocks(answer, HTML), HTML)))
+    assert shown.startswith("Cán bộ được bảo vệ [1] & không bị xử lý <ngay> [2].")
+    assert "[1] Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP" in shown
+    assert "[2] Khoản 1 Điều 5 Nghị định 73/2023/NĐ-CP (hết hiệu lực)" in shown
+    assert "⚠️ Văn bản này không còn hiệu lực (từ 01/07/2025)." in shown
+
+
+def test_not_found_answer_has_no_citation():
+    answer = Answer("Giá vàng?", False, notices=["Kho văn bản chưa có Nghị định 999."])
+    shown = parse_html("\n".join(pack(answer_blocks(answer, HTML), HTML)))
+    assert "chưa có nội dung" in shown and "Điều" not in shown.replace("Điều 11 Nghị định 73", "")
+
+
+# --- access, rate limit, commands -------------------------------------------------------
+
+def test_access_allowlists_and_admins():
+    open_bot = Access(admins={1})
+    assert open_bot.allowed(5, 5) and open_bot.is_admin(1) and not open_bot.is_admin(5)
+    closed = Access(admins={1}, users={2}, chats={-100})
+    assert closed.allowed(2, 2) and closed.allowed(1, 1)  # listed user, admin
+    assert closed.allowed(7, -100)  # anyone inside a listed group
+    assert not closed.allowed(7, 7) and not closed.allowed(7, -200)
+
+
+def test_rate_limiter_sliding_window_tells_once():
+    now = [0.0]
+    limiter = RateLimiter(3, 60, clock=lambda: now[0])
+    assert [limiter.check("u").allowed for _ in range(3)] == [True] * 3
+    first, second = limiter.check("u"), limiter.check("u")
+    assert (first.allowed, first.notify, first.wait) == (False, True, 60)
+    assert (second.allowed, second.notify) == (False, False)
+    assert limiter.check("other").allowed
+    now[0] = 61
+    assert limiter.check("u").allowed
+    limiter.forget_idle()
+    now[0] = 200
+    limiter.forget_idle()
+    assert limiter._seen == {}
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("/dieu@cadre_bot 11 nd 73", ("dieu", "cadre_bot", "11 nd 73")),
+    ("/START", ("start", None, "")),
+    ("  /remove  news/a b.txt ", ("remove", None, "news/a b.txt")),
+])
+def test_parse_command(text, expected):
+    command = parse_command(text)
+    assert (command.name, command.target, command.args) == expected
+
+
+@pytest.mark.parametrize("text", ["hỏi gì đó", "/ dieu", "", "điều 11 /dieu"])
+def test_parse_command_rejects_questions(text):
+    assert parse_command(text) is None
+
+
+# --- uploads -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,clean", [
+    ("../../Nghị định 99 (bản cuối).PDF", "nghi-dinh-99-ban-cuoi.pdf"),
+    ("C:\\Users\\a\\Quyết định số 5.docx", "quyet-dinh-so-5.docx"),
+    ("....txt", "van-ban.txt"),
+    ("ĐỀ ÁN.txt", "de-an.txt"),
+])
+def test_clean_name(name, clean):
+    assert clean_name(name) == clean
+
+
+def test_check_upload_type_and_size():
+    assert check_upload("a.pdf", 1000, 20_000_000) is None
+    assert "PDF, DOCX hoặc TXT" in check_upload("a.exe", 10, 20_000_000)
+    assert "quá lớn" in check_upload("a.pdf", 25_000_000, 20_000_000)
+    assert "quá lớn" in check_upload("a.pdf", None, 20_000_000)
+
+
+def test_caption_metadata():
+    meta = caption_metadata("Số: 99/2024/NĐ-CP; ngày: 15/03/2024\nbản trích; tình trạng: Đã sửa đổi; "
+                            "hết hiệu lực từ 01/07/2025")
+    assert meta == {"number": "99/2024/NĐ-CP", "date": "2024-03-15", "complete": False,
+                    "status": "Đã sửa đổi", "valid_until": "2025-07-01"}
+    assert caption_metadata("Nghị định 12/2023/NĐ-CP ngày 3/2/2023") == {"number": "12/2023/NĐ-CP"}
+    assert caption_metadata("") == {}
+
+
+def test_place_then_undo_restores_the_previous_version(tmp_path):
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "nd.txt").write_text("bản cũ", encoding="utf-8")
+    (docs / "nd.txt.meta.json").write_text('{"number": "1/2020/NĐ-CP"}', encoding="utf-8")
+    for failed in (True, False):
+        temp = upload_path(docs, "abc")
+        temp.write_text("bản mới", encoding="utf-8")
+        undo = place(docs, temp, "nd.txt", {"date": "2024-01-02"})
+        assert (docs / "nd.txt").read_text(encoding="utf-8") == "bản mới"
+        assert '"date": "2024-01-02"' in (docs / "nd.txt.meta.json").read_text(encoding="utf-8")
+        undo(failed)
+        kept = (docs / "nd.txt").read_text(encoding="utf-8")
+        assert kept == ("bản cũ" if failed else "bản mới")
+        assert ("date" in (docs / "nd.txt.meta.json").read_text(encoding="utf-8")) is not failed
+    assert sorted(p.name for p in (docs / ".uploads").iterdir()) == []
+
+
+def test_place_of_a_new_file_that_fails_leaves_nothing(tmp_path):
+    docs = tmp_path / "documents"
+    temp = upload_path(docs, "x")
+    temp.write_bytes(b"%PDF")
+    undo = place(docs, temp, "moi.pdf", {"number": "9/2024/NĐ-CP"})
+    undo(True)
+    assert sorted(p.name for p in docs.iterdir()) == [".uploads"]
+
+
+# --- journal -------------------------------------------------------------------------------
+
+def test_journal_migrations_apply_in_order_once(tmp_path):
+    path = tmp_path / "j.sqlite"
+    db = sqlite3.connect(path)  # a journal from before feedback existed
+    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    db.executescript(MIGRATIONS[0][1])
+    db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (MIGRATIONS[0][0],))
+    db.commit()
+    db.close()
+    journal = Journal(path)
+    qid = journal.log("telegram", 1, 1, "Điều kiện dự tuyển?", True, "a.txt", "22", "Điều 22 Luật")
+    journal.feedback(qid, 1, -1)
+    journal.close()
+    journal = Journal(path)  # reopening applies nothing twice
+    names = [r[0] for r in journal._db.execute("SELECT name FROM _migrations ORDER BY rowid")]
+    assert names == [name for name, _ in MIGRATIONS]
+    assert journal.stats()["unhelpful"] == 1
+
+
+def test_journal_stats_feedback_and_unanswered(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    first = journal.log("telegram", 1, 1, "Điều 11 Nghị định 73?", True, "nd73.txt", "11")
+    journal.log("zalo", "abc", "abc", "Giá vàng hôm nay?", False)
+    journal.log("telegram", 2, 2, "gia vang hom nay", False)
+    journal.log("telegram", 3, 3, "Lương hưu?", False)
+    journal.feedback(first, 1, 1)
+    journal.feedback(first, 1, -1)  # a change of mind replaces the vote
+    journal.feedback(first, 2, 1)
+    assert journal.stats() == {"questions": 4, "answered": 1, "askers": 4, "last_7_days": 4,
+                               "helpful": 1, "unhelpful": 1}
+    assert journal.unanswered() == [("gia vang hom nay", 2), ("Lương hưu?", 1)]
+    assert journal.last("telegram", 1, 1).article == "11"
+    assert journal.last("zalo", "abc", "abc").found is False
+    assert normalize("Giá  vàng hôm nay?") == "gia vang hom nay"
+
+
+# --- the conversation, plain-text channel, shipped corpus ----------------------------------
+
+@pytest.fixture
+def zalo(shipped_index, embedder, monkeypatch, tmp_path):
+    """A plain-text conversation (as Zalo will use it) over the shipped index."""
+    monkeypatch.setattr(Runtime, "embedder", property(lambda self: embedder))
+    settings = Settings(documents_dir=shipped_index.documents_dir, index_dir=shipped_index.index_dir,
+                        journal_path=tmp_path / "journal.sqlite", rate_limit_messages=5)
+    conv = Conversation.from_settings(Runtime(settings), PLAIN, "zalo",
+                                      Access(admins={"admin"}, users={"u1", "u2"}))
+    conv.username = "cadre_bot"
+    yield conv
+    conv.close()
+
+
+def _text(replies) -> str:
+    return "\n".join(r.text for r in replies)
+
+
+def test_plain_question_offers_text_commands_which_act_on_the_last_answer(zalo):
+    msg = Incoming("u1", "u1", "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?")
+    answer = _text(zalo.handle(msg))
+    assert "Điều 11 Nghị định 73/2023/NĐ-CP" in answer and "bản trích" in answer
+    assert "/dieu: toàn văn Điều" in answer and "/nguon" in answer
+    article = _text(zalo.handle(Incoming("u1", "u1", "/dieu")))
+    assert article.startswith("Điều 11 Nghị định 73/2023/NĐ-CP\nĐiều 11. Biện pháp bảo vệ cán bộ")
+    assert "không bị xử lý trách nhiệm" in article
+    assert "Nguồn khác:" in _text(zalo.handle(Incoming("u1", "u1", "/nguon")))
+    assert "Cảm ơn" in _text(zalo.handle(Incoming("u1", "u1", "/chuatot")))
+    assert zalo.journal.stats()["unhelpful"] == 1
+
+
+def test_plain_refusals_happen_before_any_work(zalo):
+    assert "chưa được cấp quyền" in _text(zalo.handle(Incoming("x", "x", "Điều 11 Nghị định 73")))
+    assert "chỉ dành cho quản trị viên" in _text(zalo.handle(Incoming("u1", "u1", "/reindex")))
+    assert zalo.handle(Incoming("u1", "g", "cán bộ là ai", is_group=True)) == []
+    assert zalo.handle(Incoming("u1", "g", "/help@other_bot", is_group=True)) == []
+    assert zalo.journal.stats()["questions"] == 0
+
+
+def test_plain_rate_limit_tells_once_then_stays_quiet(zalo):
+    replies = [zalo.handle(Incoming("u2", "u2", "/help")) for _ in range(7)]
+    assert all(r for r in replies[:5])
+    assert "gửi hơi nhanh" in _text(replies[5])
+    assert replies[6] == []
+
+
+def test_dieu_lookup_errors_are_answered_in_the_chat(zalo):
+    ask = lambda text: _text(zalo.handle(Incoming("admin", "admin", text)))  # noqa: E731
+    assert "Kho văn bản chưa có Nghị định 999" in ask("/dieu 3 nd 999")
+    assert "Cách dùng" in ask("/dieu mười một")
+    assert "có trong nhiều văn bản" in ask("/dieu 1")
+    assert ask("/dieu 15 luật viên chức").startswith("Điều 15 Luật 58/2010/QH12")
