@@ -115,10 +115,13 @@ def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.
                 q = line.rstrip("\n")
                 if not q.strip():
                     continue
+                started = time.perf_counter()
                 try:
                     out = _search_json(rt, q, k)
                 except BadQuery as exc:
                     out = {"query": q, "error": str(exc), "results": []}
+                # Per-query time (model load excluded) for benchmarks: bench/latency.py.
+                out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
                 typer.echo(json.dumps(out, ensure_ascii=False))
         except CadreBotError as exc:
             _fail(exc)
@@ -212,6 +215,26 @@ def _open_index(rt: Runtime):
     return Index.open(rt.index_dir, rt.settings.embedding_model)
 
 
+@app.command("eval")
+def evaluate(path: Annotated[Path, typer.Argument(help="Tệp JSON Lines, hoặc kho luật ALQAC/Zalo.")],
+             questions: Annotated[Optional[Path], typer.Option(help="Tệp câu hỏi ALQAC/Zalo.")] = None,
+             as_json: Annotated[bool, typer.Option("--json")] = False,
+             strip: Annotated[bool, typer.Option("--strip-diacritics", help="Hỏi không dấu.")] = False,
+             documents: Docs = None, index: Idx = None) -> None:
+    """Đo chất lượng tìm kiếm: R@k, MRR, nDCG, tỉ lệ từ chối, thời gian, các câu trượt."""
+    from bot.evaluate import render_text as render_report, run_file
+
+    rt = _runtime(documents, index)
+    try:
+        report = run_file(rt, path, questions, strip)
+    except CadreBotError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(render_report(report))
+
+
 @app.command()
 def run(documents: Docs = None, index: Idx = None) -> None:
     """Lập chỉ mục rồi chạy: Telegram/Zalo nếu có token, không thì hỏi đáp trong terminal."""
@@ -223,7 +246,56 @@ def run(documents: Docs = None, index: Idx = None) -> None:
         _fail(exc)
     typer.echo(_summary(report), err=True)
     typer.echo(f"Sẵn sàng sau {time.perf_counter() - started:.1f} giây.", err=True)
-    _chat(rt)
+    if rt.settings.telegram_bot_token is not None:  # with a Zalo token too, Zalo runs beside it
+        stop_zalo = _zalo(rt, background=True) if rt.settings.zalo_bot_token is not None else None
+        try:
+            _telegram(rt)
+        finally:
+            if stop_zalo:
+                stop_zalo()
+    elif rt.settings.zalo_bot_token is not None:
+        _zalo(rt)
+    else:
+        _chat(rt)
+
+
+def _telegram(rt: Runtime) -> None:
+    from bot.channels import telegram
+
+    typer.echo("Bot Telegram đang chạy; Ctrl+C để dừng.", err=True)
+    telegram.run(rt, rt.settings)
+
+
+@app.command("telegram")
+def telegram_bot(documents: Docs = None, index: Idx = None) -> None:
+    """Chạy bot Telegram: webhook nếu có WEBHOOK_URL, không thì long polling."""
+    rt = _runtime(documents, index)
+    if rt.settings.telegram_bot_token is None:
+        typer.echo("Lỗi: chưa đặt TELEGRAM_BOT_TOKEN (trong .env hoặc biến môi trường).", err=True)
+        raise typer.Exit(2)
+    _telegram(rt)
+
+
+def _zalo(rt: Runtime, background: bool = False):
+    from bot.channels import zalo
+
+    typer.echo("Bot Zalo đang chạy; Ctrl+C để dừng.", err=True)
+    if background:
+        return zalo.in_background(rt, rt.settings)
+    try:
+        zalo.run(rt, rt.settings)
+    except CadreBotError as exc:
+        _fail(exc)
+
+
+@app.command("zalo")
+def zalo_bot(documents: Docs = None, index: Idx = None) -> None:
+    """Chạy bot Zalo: webhook nếu có ZALO_WEBHOOK_URL, không thì long polling."""
+    rt = _runtime(documents, index)
+    if rt.settings.zalo_bot_token is None:
+        typer.echo("Lỗi: chưa đặt ZALO_BOT_TOKEN (trong .env hoặc biến môi trường).", err=True)
+        raise typer.Exit(2)
+    _zalo(rt)
 
 
 def main() -> None:
