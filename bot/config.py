@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     zalo_allowed_user_ids: list[str] = []
     zalo_webhook_url: str | None = None
     zalo_webhook_secret: SecretStr | None = None
+    zalo_webhook_listen: str = "0.0.0.0"
+    zalo_webhook_port: int = 8444
 
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
