@@ -17,6 +17,7 @@ from bot.index import Passage
 from bot.index.lexical import with_bigrams
 from bot.ingest.chunker import PREAMBLE
 from bot.ingest.metadata import NEWS
+from bot.retrieve.query import ABBREVIATIONS
 from bot.retrieve.search import SearchResult
 from bot.text import strip_diacritics, words
 
@@ -109,14 +110,25 @@ def notes(p: Passage, today: date | None = None) -> list[str]:
 
 
 def covers(p: Passage, question: str) -> bool:
-    """Does this passage hold enough of the question's topic to be an answer?"""
-    asked = _topic(question)
+    """Does this passage hold enough of the question's topic to be an answer?
+
+    Words are compared with their diacritics ("lãi" is not "lại"); a word
+    that is still unaccented (typed so, and not restored) matches its plain form.
+    """
+    asked = {w for w in words(question) if strip_diacritics(w) not in _COMMON}
     if not asked:
         return False
-    have = _topic(f"{p.meta.label} {p.meta.title} {p.heading} {p.text}")
-    coverage = len(asked & have) / len(asked)
+    have = set(words(f"{p.meta.label} {p.meta.title} {p.heading} {p.text}"))
+    have_plain = {strip_diacritics(w) for w in have}
+    hit = sum(1 for w in asked if w in have or (w == strip_diacritics(w) and w in have_plain))
     shared = _bigrams(question) & _bigrams(f"{p.heading} {p.text}")
-    return coverage >= FOUND_COVERAGE and bool(shared)
+    return hit / len(asked) >= FOUND_COVERAGE and bool(shared)
+
+
+def _asked(query) -> str:
+    """The question as retrieval read it: diacritics restored, abbreviations spelled out."""
+    return " ".join(t for t in query.tokens.get("accented", [])
+                    if "_" not in t and t not in ABBREVIATIONS) or query.text
 
 
 def _units(p: Passage) -> list[tuple[str | None, str]]:
@@ -162,7 +174,8 @@ def build_answer(result: SearchResult, today: date | None = None) -> Answer:
     hits = [h.passage for h in result.hits]
     named = result.query.article and hits and hits[0].article == result.query.article and \
         (not result.documents or hits[0].document_id in result.documents)
-    top = next((p for p in hits[:3] if covers(p, question)), None)
+    asked = _asked(result.query)
+    top = next((p for p in hits[:3] if covers(p, asked)), None)
     if named:
         top = hits[0]
     if top is None:
