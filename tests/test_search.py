@@ -1,0 +1,100 @@
+"""Search over the shipped documents: references, unaccented typing, abbreviations, missing documents."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import REPO
+
+from bot.text import strip_diacritics
+
+REFERENCES = [json.loads(line) for line in (REPO / "bench" / "references.jsonl").read_text(
+    encoding="utf-8").splitlines() if line.strip()]
+
+HEADLINE = [
+    "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?",
+    "nghi dinh 73 bao ve can bo the nao",
+    "nghi dinh 73 bao ve can bo nhu the nao",
+    "NGHI DINH 73 BAO VE CAN BO DAM NGHI DAM LAM",
+    "nghị dinh 73 bao ve cán bo dám nghĩ dam lam",
+    "NĐ 73 bảo vệ cán bộ",
+    "nd 73 bao ve can bo dam nghi dam lam vi loi ich chung",
+]
+
+
+def first(searcher, question: str):
+    return searcher.search(question, 5).hits[0].passage
+
+
+@pytest.mark.parametrize("question", HEADLINE)
+def test_the_headline_question_in_every_spelling_finds_article_11_of_decree_73(searcher, question) -> None:
+    p = first(searcher, question)
+    assert (p.meta.number, p.article) == ("73/2023/NĐ-CP", "11")
+
+
+def test_reference_set_hits_the_named_article_first(searcher) -> None:
+    """bench/references.jsonl: 40+ reference-style, unaccented and abbreviated queries."""
+    assert len(REFERENCES) >= 40
+    misses = []
+    for row in REFERENCES:
+        p = first(searcher, row["question"])
+        if p.meta.number != row["source"] or (row.get("article") and p.article != row["article"]):
+            misses.append((row["question"], p.meta.number, p.article))
+    assert misses == []
+
+
+@pytest.mark.parametrize(("question", "number", "article"), [
+    ("khoan 2 dieu 53 luat can bo cong chuc", "22/2008/QH12", "53"),
+    ("quyen cua vien chuc ve hoat dong nghe nghiep", "58/2010/QH12", "11"),
+    ("nghia vu cua can bo cong chuc doi voi dang nha nuoc va nhan dan", "22/2008/QH12", "8"),
+    ("cac hinh thuc ky luat doi voi cong chuc", "22/2008/QH12", "79"),
+    ("thoi hieu xu ly ky luat can bo cong chuc la bao lau", "22/2008/QH12", "80"),
+    ("hinh thuc ky luat khien trach doi voi vien chuc nd 112", "112/2020/NĐ-CP", "16"),
+])
+def test_unaccented_topic_questions(searcher, question: str, number: str, article: str) -> None:
+    hits = searcher.search(question, 3).hits
+    assert (number, article) in [(h.passage.meta.number, h.passage.article) for h in hits], \
+        [(h.passage.meta.number, h.passage.article) for h in hits]
+
+
+def test_a_named_clause_comes_first(searcher) -> None:
+    p = first(searcher, "khoản 2 điều 53 luật cán bộ công chức")
+    assert p.article == "53"
+    assert "2." in p.text
+
+
+@pytest.mark.parametrize(("question", "label"), [
+    ("QĐ 205 về kiểm soát quyền lực trong công tác cán bộ", "Quyết định 205"),
+    ("Quyết định 205-QĐ/TW về kiểm soát quyền lực", "Quyết định 205-QĐ/TW"),
+    ("Nghị định 999/2030/NĐ-CP quy định gì", "Nghị định 999/2030/NĐ-CP"),
+])
+def test_a_document_not_in_the_corpus_is_named_and_related_passages_still_come(searcher, question, label) -> None:
+    result = searcher.search(question, 5)
+    assert [r.label for r in result.missing] == [label]
+    assert result.hits, "related passages are still offered"
+
+
+def test_missing_document_notice_in_the_answer(searcher) -> None:
+    from bot.answer import build_answer, render_text
+
+    text = render_text(build_answer(searcher.search("Quyết định 205-QĐ/TW về kiểm soát quyền lực", 8)))
+    assert text.startswith("Kho văn bản chưa có Quyết định 205-QĐ/TW.")
+
+
+def test_unaccented_questions_do_as_well_as_accented_on_the_evaluation_set(searcher) -> None:
+    rows = [json.loads(line) for line in (REPO / "bench" / "evalset.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("expect")]
+
+    def hits(strip: bool) -> int:
+        n = 0
+        for r in rows:
+            q = strip_diacritics(r["question"]) if strip else r["question"]
+            texts = [h.passage.text for h in searcher.search(q, 5).hits]
+            n += any(r["expect"] in t for t in texts)
+        return n
+
+    accented, stripped = hits(False), hits(True)
+    # Within 3 points of the accented figure (issue 3's target), measured at hit@5.
+    assert stripped >= accented - 0.03 * len(rows), (accented, stripped, len(rows))
