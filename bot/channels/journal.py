@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.index import store
 from bot.text import fold, strip_diacritics
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -47,13 +48,7 @@ MIGRATIONS: list[tuple[str, str]] = [
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    for name, sql in MIGRATIONS:
-        if name not in done:
-            with db:
-                db.executescript(sql)
-                db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (name,))
+    store.migrate(db, MIGRATIONS)
 
 
 def normalize(text: str) -> str:

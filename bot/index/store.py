@@ -65,10 +65,11 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return db
 
 
-def migrate(db: sqlite3.Connection) -> None:
+def migrate(db: sqlite3.Connection, migrations: list[tuple[str, str]] | None = None) -> None:
+    """Apply the named migrations not yet recorded, in order (also used by the question log)."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    for name, sql in MIGRATIONS:
+    for name, sql in MIGRATIONS if migrations is None else migrations:
         if name not in done:
             with db:
                 db.executescript(sql)
