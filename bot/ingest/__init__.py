@@ -4,22 +4,28 @@
     clean.py     web noise out of news pages
     metadata.py  sidecar JSON, or number/type/date/issuer read from the text
     chunker.py   Phần/Chương/Mục/Điều/Khoản/Điểm -> chunks
+    files.py     file names: safe to save (uploads), safe to show (escaped)
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import DocumentError
 from bot.ingest.chunker import CHUNKER_VERSION, Chunk, chunk_document  # noqa: F401
 from bot.ingest.clean import clean_web_text
+from bot.ingest.files import is_clean_name, shown_name
 from bot.ingest.loaders import SUPPORTED_SUFFIXES, load_document
-from bot.ingest.metadata import NEWS, SIDECAR_SUFFIX, DocumentMeta, read_sidecar, resolve_metadata
+from bot.ingest.metadata import (NEWS, SIDECAR_SUFFIX, DocumentMeta, read_sidecar, resolve_metadata,
+                                 sidecar_path)
 
 __all__ = ["CHUNKER_VERSION", "Prepared", "prepare", "list_documents", "passage_text"]
 
 _NEWS_FOLDERS = {"news", "tin-tuc", "tintuc"}
+_META_FIELDS = {f.name for f in dataclasses.fields(DocumentMeta)}
 
 
 @dataclass
@@ -35,7 +41,12 @@ class Prepared:
 
 
 def list_documents(folder: Path) -> list[tuple[str, Path]]:
-    """(source, path) of every supported file below `folder`; source is the relative posix path."""
+    """(source, path) of every supported file below `folder`; source is the relative posix path.
+
+    A name that is not valid UTF-8 or holds control characters gets a source
+    with those escaped ("quy-\\xf0inh.txt"), so it can be stored and shown;
+    `prepare` then refuses the file with advice to rename it.
+    """
     found = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
@@ -45,7 +56,7 @@ def list_documents(folder: Path) -> list[tuple[str, Path]]:
             continue
         if path.name.lower() in {"readme.md"}:
             continue
-        found.append((rel.as_posix(), path))
+        found.append((shown_name(rel.as_posix()), path))
     return found
 
 
@@ -59,10 +70,39 @@ def passage_text(meta: DocumentMeta, chunk: Chunk) -> str:
     return "\n".join(part for part in (meta.label, chunk.heading, chunk.text) if part)
 
 
-def prepare(path: Path, source: str) -> Prepared:
-    """Load, clean, describe and split one file. Raises DocumentError when unusable."""
-    loaded = load_document(path)
+def _checked_sidecar(path: Path) -> dict:
+    """The sidecar, refused when a value has the wrong type or is not valid Unicode.
+
+    A number where text belongs crashed the build (`extra`), every search naming
+    a document (`number`) or every answer citing it (`valid_until`); a JSON
+    escape of half a surrogate pair cannot be stored in SQLite.
+    """
     sidecar = read_sidecar(path)
+    kinds = {"complete": bool, "extra": dict}
+    wrong = sorted(k for k, v in sidecar.items() if k in _META_FIELDS and v is not None
+                   and not isinstance(v, kinds.get(k, str)))
+    name = sidecar_path(path).name
+    if wrong:
+        raise DocumentError(f"Tệp mô tả {name}: sai kiểu giá trị ở {', '.join(wrong)} "
+                            "(cần chuỗi ký tự; \"complete\" là true/false)")
+    try:
+        json.dumps(sidecar, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise DocumentError(f"Tệp mô tả {name} chứa ký tự Unicode không hợp lệ") from exc
+    return sidecar
+
+
+def prepare(path: Path, source: str, max_mb: float | None = None) -> Prepared:
+    """Load, clean, describe and split one file. Raises DocumentError when unusable.
+
+    `max_mb` overrides the loader's size limit (MAX_DOCUMENT_MB).
+    """
+    depth = max(1, len(Path(source).parts))  # the name and its folders inside documents/
+    if not all(is_clean_name(part) for part in path.parts[-depth:]):
+        raise DocumentError("Tên tệp có ký tự điều khiển hoặc không phải UTF-8; "
+                            "hãy đổi tên tệp (chỉ dùng chữ, số, dấu gạch) rồi lập chỉ mục lại")
+    loaded = load_document(path, max_mb)
+    sidecar = _checked_sidecar(path)
     news = sidecar.get("type") == NEWS or (
         "type" not in sidecar and bool(_NEWS_FOLDERS & set(Path(source).parts[:-1])))
     text = clean_web_text(loaded.text) if news or loaded.format == "html" else loaded.text

@@ -8,11 +8,13 @@ no pypdf/zip/lxml exception leaks out for bad input.
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 import docx
@@ -24,10 +26,12 @@ from bot.errors import DocumentError
 from bot.text import nfc
 
 SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm")
+MAX_DOCUMENT_MB = 50  # a larger file is refused before it is read into memory
 MAX_PDF_PAGES = 2000  # a PDF with more pages is refused, not read
 MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
 MAX_DOCX_RATIO = 100  # real DOCX compress ~5-20x; zip bombs compress ~1000x
 
+_ZIP_BOMB = "DOCX bất thường (giải nén quá lớn), có thể là zip bomb"
 _NOT_TEXT = "Tệp văn bản không đọc được: không phải UTF-8, UTF-16 hay Windows-1258"
 _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # C0/C1 controls except \t and \n, DEL, and stray BOMs inside the text.
@@ -49,9 +53,13 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)  # Vietnamese, for the admin
 
 
-def load_document(path: Path) -> Loaded:
-    """Read `path` by its suffix; raise `DocumentError` when it cannot be used."""
+def load_document(path: Path, max_mb: float | None = None) -> Loaded:
+    """Read `path` by its suffix; raise `DocumentError` when it cannot be used.
+
+    Files over `max_mb` (default MAX_DOCUMENT_MB) are refused by their size alone.
+    """
     path = Path(path)
+    limit = MAX_DOCUMENT_MB if max_mb is None else max_mb
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         shown = suffix or "(không có đuôi)"
@@ -59,6 +67,9 @@ def load_document(path: Path) -> Loaded:
             f"Định dạng {shown} không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML)"
         )
     try:
+        size = path.stat().st_size
+        if size > limit * 1024 * 1024:
+            raise DocumentError(f"Tệp quá lớn ({size / 1024 / 1024:.1f} MB; tối đa {limit:g} MB)")
         raw = path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"Không mở được tệp: {exc.strerror or exc}") from exc
@@ -106,23 +117,33 @@ def _load_pdf(raw: bytes) -> Loaded:
     except Exception as exc:
         raise DocumentError(f"PDF bị hỏng, không đọc được: {exc}") from exc
 
-    texts, warnings, failed = [], [], 0
+    texts, failed, empty = [], [], []
     for number, page in enumerate(reader.pages, start=1):
         try:
             text = page.extract_text() or ""
         except Exception:  # one damaged content stream should not lose the rest
-            text, failed = "", failed + 1
-            warnings.append(f"Trang {number} bị hỏng, không đọc được chữ")
+            text = ""
+            failed.append(number)
         else:
             if not text.strip():
-                warnings.append(f"Trang {number} không có chữ (có thể là ảnh quét)")
+                empty.append(number)
         texts.append(text)
-    if pages == 0 or failed == pages:
+    if pages == 0 or len(failed) == pages:
         raise DocumentError("PDF bị hỏng, không đọc được: không có trang nào đọc được")
     if not any(t.strip() for t in texts):
         raise DocumentError("PDF không có lớp chữ (bản quét) — cần OCR trước khi đưa vào")
+    # One warning per kind, pages as ranges: a PDF with 1,500 blank pages says so in one line.
+    warnings = [f"Trang {_ranges(numbers)} {what}" for numbers, what in (
+        (failed, "bị hỏng, không đọc được chữ"), (empty, "không có chữ (có thể là ảnh quét)"))
+        if numbers]
     # No de-hyphenation: Vietnamese syllables are short and rarely split.
     return Loaded("\n".join(texts), "pdf", pages, warnings)
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[2, 3, 4, 7] -> "2-4, 7" (consecutive numbers share their offset from their index)."""
+    runs = [[n for _, n in run] for _, run in groupby(enumerate(numbers), lambda t: t[1] - t[0])]
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def _load_docx(raw: bytes) -> Loaded:
@@ -131,16 +152,12 @@ def _load_docx(raw: bytes) -> Loaded:
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             members = archive.infolist()
-            names = {m.filename for m in members}
-    except Exception as exc:  # BadZipFile, EOFError, ValueError on damaged archives
+            _check_unzipped_size(archive, members)
+    except DocumentError:
+        raise
+    except Exception as exc:  # BadZipFile (bad CRC too), EOFError, ValueError on damaged archives
         raise DocumentError(f"DOCX bị hỏng, không đọc được: {exc}") from exc
-    # Checked before parsing: the declared sizes also cap what zipfile will
-    # inflate (it stops at file_size), so they cannot lie to get past this.
-    unzipped = sum(m.file_size for m in members)
-    zipped = sum(m.compress_size for m in members)
-    if unzipped > MAX_DOCX_UNZIPPED or unzipped > MAX_DOCX_RATIO * max(zipped, 1):
-        raise DocumentError("DOCX bất thường (giải nén quá lớn), có thể là zip bomb")
-    if "word/document.xml" not in names:
+    if "word/document.xml" not in {m.filename for m in members}:
         raise DocumentError("Tệp không phải DOCX thật (nội dung không khớp đuôi .docx)")
     try:
         document = docx.Document(io.BytesIO(raw))
@@ -153,6 +170,23 @@ def _load_docx(raw: bytes) -> Loaded:
     except Exception as exc:  # lxml, KeyError, python-docx's own errors
         raise DocumentError(f"DOCX bị hỏng, không đọc được: {exc}") from exc
     return Loaded("\n".join(lines), "docx", None)
+
+
+def _check_unzipped_size(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse a zip bomb before python-docx inflates anything: declared sizes first,
+    then each member inflated in 64 KB steps, since zipfile's read() inflates a whole
+    member before cutting it to the declared size (a lying member would fill memory)."""
+    unzipped = sum(m.file_size for m in members)
+    zipped = sum(m.compress_size for m in members)
+    if unzipped > MAX_DOCX_UNZIPPED or unzipped > MAX_DOCX_RATIO * max(zipped, 1):
+        raise DocumentError(_ZIP_BOMB)
+    for member in members:
+        probe = copy.copy(member)
+        probe.file_size += 1  # run one byte past the declared size (a lie also fails its CRC)
+        with archive.open(probe) as stream:
+            size = sum(len(block) for block in iter(lambda: stream.read(1 << 16), b""))
+        if size > member.file_size:
+            raise DocumentError(_ZIP_BOMB)
 
 
 def _table_rows(table: Table) -> list[str]:
