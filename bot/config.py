@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Above this many chunks FAISS switches from exact to IVF search.
     ann_threshold: int = 200_000
     max_query_chars: int = 2000
+    # Larger documents are refused by their size, before they are read.
+    max_document_mb: float = Field(50.0, gt=0)
 
     # Optional written answers from an OpenAI-compatible endpoint (unset: extractive only).
     llm_base_url: str | None = None

@@ -75,4 +75,5 @@ class Runtime:
     def reindex(self, rebuild: bool = False, progress=None) -> BuildReport:
         """Incremental re-index of the documents folder; readers keep the old version meanwhile."""
         return build_index(self.documents_dir, self.index_dir, self.embedder, rebuild=rebuild,
-                           ann_threshold=self.settings.ann_threshold, progress=progress)
+                           ann_threshold=self.settings.ann_threshold, progress=progress,
+                           max_document_mb=self.settings.max_document_mb)

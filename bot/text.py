@@ -20,7 +20,9 @@ _QUALITY_VOWELS = frozenset("ăâêôơư")
 # Open two-vowel rhymes whose tone goes on the second vowel (the "new" style,
 # hoà / thuý); every other open pair takes it on the first (mía, múa, hài).
 _SECOND_VOWEL_PAIRS = frozenset({"oa", "oe", "uy"})
-_WORD = re.compile(r"\w+", re.UNICODE)
+# A syllable: letters and digits, with any combining marks (NFD input). Not "_":
+# the analyzer joins bigrams with it.
+WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
 
 
 def nfc(text: str) -> str:
@@ -77,7 +79,7 @@ def _retone_word(word: str) -> str:
 
 def normalize_tones(text: str) -> str:
     """Put every syllable's tone mark in one place (new style: hoà, thuý, quý)."""
-    return _WORD.sub(lambda m: _retone_word(m.group(0)), nfc(text))
+    return WORD.sub(lambda m: _retone_word(m.group(0)), nfc(text))
 
 
 def fold(text: str) -> str:
@@ -99,4 +101,4 @@ def has_diacritics(text: str) -> bool:
 
 def words(text: str) -> list[str]:
     """Folded syllables (word characters only): the unit of lexical matching."""
-    return _WORD.findall(fold(text))
+    return WORD.findall(fold(text))

@@ -118,7 +118,7 @@ def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
 
 
 def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool = False,
-                ann_threshold: int = 200_000,
+                ann_threshold: int = 200_000, max_document_mb: float | None = None,
                 progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
     """Bring the index in line with the documents folder and publish it atomically.
 
@@ -137,7 +137,7 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
         work = layout.new_version_dir(index_dir)
         try:
             changed = _build_version(work, previous if config else None, documents_dir, embedder,
-                                     ann_threshold, report, progress)
+                                     ann_threshold, report, progress, max_document_mb)
         except BaseException:
             # A failed build leaves nothing behind; the published version is untouched.
             shutil.rmtree(work, ignore_errors=True)
@@ -162,14 +162,15 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
 
 
 def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
-                   ann_threshold: int, report: BuildReport, progress) -> bool:
+                   ann_threshold: int, report: BuildReport, progress,
+                   max_document_mb: float | None = None) -> bool:
     """Fill `work` from `previous` (when reusable) plus the changes; False when there were none."""
     db_path = work / "meta.sqlite"
     if previous is not None:
         shutil.copyfile(previous / "meta.sqlite", db_path)
     db = store.connect(db_path)
     try:
-        _apply_changes(db, documents_dir, embedder, report, progress)
+        _apply_changes(db, documents_dir, embedder, report, progress, max_document_mb)
         if previous is not None and not report.changed:
             return False
         _write_backends(db, work, embedder, ann_threshold, report)
@@ -179,7 +180,7 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
 
 
 def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
-                   report: BuildReport, progress) -> None:
+                   report: BuildReport, progress, max_document_mb: float | None = None) -> None:
     known = {d.source: d for d in store.documents(db)}
     files = list_documents(documents_dir)
     present = {source for source, _ in files}
@@ -200,7 +201,7 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
             report.unchanged.append(source)
             continue
         try:
-            prepared = prepare(path, source)
+            prepared = prepare(path, source, max_document_mb)
         except DocumentError as exc:
             # An unreadable new version never erases the old one from the index.
             report.skipped[source] = str(exc)

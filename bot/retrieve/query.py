@@ -11,12 +11,13 @@ lower-case form, so "nghi dinh 73" is found exactly like "Nghị định 73".
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 from bot.index.lexical import with_bigrams
-from bot.text import fold, nfc, strip_diacritics
+from bot.text import WORD, fold, nfc, strip_diacritics
 
 # Abbreviations of cadre work, expanded for matching (the abbreviation is kept too).
 ABBREVIATIONS = {
@@ -52,6 +53,8 @@ _REF = re.compile(
     rf"(?:\s*[/-]\s*(?P<year>(?:19|20)\d\d)\b)?(?P<suffix>[/-][a-z0-9/-]+)?")
 _BARE_NUMBER = re.compile(
     r"\b(?P<num>\d{1,4})(?:/(?P<year>(?:19|20)\d\d))?[/-](?P<suffix>[a-z]{2,5}(?:[-/][a-z0-9]{1,8})+)\b")
+# HTML tags, links and chat markup (*bold*, _italic_, `code`) say nothing about the topic.
+_MARKUP = re.compile(r"<[^<>]{0,300}>|https?://\S+|[*_`~|]+")
 _ARTICLE = re.compile(r"\bdieu\s+(\d{1,3}[a-z]?)\b")
 _CLAUSE = re.compile(r"\bkhoan\s+(\d{1,3})\b")
 # "luật viên chức", but not "kỷ luật", "pháp luật", "quy luật".
@@ -115,7 +118,7 @@ def _expand(folded: str, caps: frozenset[str] = frozenset()) -> str:
             return word
         found.append(word)
         return ABBREVIATIONS[word]
-    expanded = re.sub(r"\w+", repl, folded)
+    expanded = WORD.sub(repl, folded)
     return " ".join([expanded, *found])
 
 
@@ -166,20 +169,20 @@ def parse(text: str, restore: Callable[..., list[str]] | None = None) -> Query:
     `restore(syllables, keep=...)` puts back missing diacritics (the index's
     accent model); without it the accented field gets the words as typed.
     """
-    text = " ".join(nfc(text).split())
+    text = " ".join(_MARKUP.sub(" ", html.unescape(nfc(text))).split())
     folded = fold(text)
     plain = strip_diacritics(folded)
     refs, article, clause = _references(plain, text)
-    typed = re.findall(r"\w+", _drop_questions(folded))
+    typed = WORD.findall(_drop_questions(folded))
     letters = [w for w in typed if not w.isdigit()]
     # Accented when a fair share of the words carry marks: "nghi dinh 73" is not.
     marked = sum(1 for w in letters if strip_diacritics(w) != w)
     accented = bool(letters) and marked >= max(1, len(letters) // 3)
     # Abbreviations typed in capitals ("TU", "CT") are not syllables to accent.
-    caps = frozenset(w.lower() for w in re.findall(r"\w+", text)
+    caps = frozenset(w.lower() for w in WORD.findall(text)
                      if len(w) > 1 and w.isupper() and w.lower() in ABBREVIATIONS)
     restored = restore(typed, keep=caps) if restore else typed
-    accented_words = re.findall(r"\w+", _expand(" ".join(restored), caps))
+    accented_words = WORD.findall(_expand(" ".join(restored), caps))
     plain_words = [strip_diacritics(w) for w in accented_words]
     return Query(text=text, accented=accented, restored=" ".join(restored),
                  tokens={"accented": with_bigrams(accented_words), "plain": with_bigrams(plain_words)},
