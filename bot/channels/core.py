@@ -89,13 +89,24 @@ class Conversation:
             return self.username is None or command.target.lower() == self.username.lower()
         return not msg.is_group or msg.addressed or command is not None
 
-    def handle(self, msg: Incoming) -> list[Reply]:
-        """A text message: a command or a question."""
+    def admit(self, msg: Incoming) -> list[Reply] | None:
+        """Addressed, rate limit, access: None to go ahead, else the replies (maybe none).
+
+        Cheap and without I/O, so an adapter calls it before showing "typing…":
+        a stranger's or a flooding user's messages then cost the bot no work at all.
+        """
         if not self.addressed(msg):
             return []
         refused = self._gate(msg)
-        if refused is not None:
-            return refused
+        msg.admitted = refused is None
+        return refused
+
+    def handle(self, msg: Incoming) -> list[Reply]:
+        """A text message: a command or a question (admitted here unless the adapter did it)."""
+        if not msg.admitted:
+            refused = self.admit(msg)
+            if refused is not None:
+                return refused
         command = parse_command(msg.text)
         try:
             if command:

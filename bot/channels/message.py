@@ -19,6 +19,7 @@ class Incoming:
     is_group: bool = False
     addressed: bool = False  # in a group: the bot was mentioned or replied to
     name: str = ""
+    admitted: bool = False  # passed the gate (Conversation.admit) already
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import re
 import signal
@@ -144,8 +145,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     msg = incoming(update, context.bot)
     if msg is None or not conv.addressed(msg):
         return
-    async with _typing(context.bot, msg.chat_id):
-        replies = await asyncio.to_thread(conv.handle, msg)
+    replies = conv.admit(msg)  # no I/O: refused or flooding users never see "typing…"
+    if replies is None:
+        async with _typing(context.bot, msg.chat_id):
+            replies = await asyncio.to_thread(conv.handle, msg)
     await _deliver(context, msg, replies, update.effective_message.message_id)
 
 
@@ -185,6 +188,25 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not send the apology", exc_info=True)
 
 
+class WebhookSecret(str):
+    """The webhook secret, compared in constant time.
+
+    PTB's webhook handler checks the X-Telegram-Bot-Api-Secret-Token header with
+    `header != secret`. Python runs a str subclass's own comparison first, so with
+    this object as the secret that check goes through hmac.compare_digest.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and hmac.compare_digest(self.encode(), other.encode())
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
 def build_application(runtime: Runtime, settings: Settings) -> Application:
     """The Application with every handler, talking to `settings.telegram_api_url`."""
     if settings.telegram_bot_token is None:
@@ -222,7 +244,8 @@ async def serve(runtime: Runtime, settings: Settings, stop: asyncio.Event) -> No
             await _ready(app)
             await app.start()
             if settings.webhook_url:
-                secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+                given = settings.webhook_secret
+                secret = WebhookSecret(given.get_secret_value()) if given else None
                 await app.updater.start_webhook(
                     listen=settings.webhook_listen, port=settings.webhook_port,
                     url_path=urlsplit(settings.webhook_url).path.lstrip("/"), webhook_url=settings.webhook_url,
@@ -238,20 +261,23 @@ async def serve(runtime: Runtime, settings: Settings, stop: asyncio.Event) -> No
 
 
 class Redact(logging.Filter):
-    """Replace secrets (the bot token is part of every Bot API URL) in log records."""
+    """Replace secrets (the bot token is part of every Bot API URL) in log records.
+
+    Matched whatever the case: PTB capitalises error descriptions ("Bad Request: x" -> "X"),
+    which lower-cases the rest, so a token an API error echoes comes out changed.
+    """
 
     def __init__(self, secrets: list[str]):
         super().__init__()
         self.secrets = [s for s in secrets if s]
+        self._found = re.compile("|".join(map(re.escape, self.secrets)), re.I) if self.secrets else None
 
     def _clean(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self._found.sub("***", text) if self._found else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(s in message for s in self.secrets):
+        if self._found and self._found.search(message):
             record.msg, record.args = self._clean(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))

@@ -167,8 +167,10 @@ class ZaloBot:
             return
         try:
             if update.get("event_name") == TEXT_EVENT:
-                with self._typing(msg.chat_id):
-                    replies = self.conv.handle(msg)
+                replies = self.conv.admit(msg)  # refused or flooding users never see "typing…"
+                if replies is None:
+                    with self._typing(msg.chat_id):
+                        replies = self.conv.handle(msg)
             else:
                 replies = self.conv.unreadable(msg)
         except Exception:
