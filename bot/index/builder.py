@@ -62,7 +62,10 @@ class BuildReport:
 
 def file_hash(path: Path) -> str:
     """sha256 of the file and its sidecar: editing metadata re-indexes the document."""
-    digest = hashlib.sha256(path.read_bytes())
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:  # streamed: a huge file is never held in memory
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
     meta = sidecar_path(path)
     if meta.exists():
         digest.update(b"\0meta\0" + meta.read_bytes())
