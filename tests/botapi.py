@@ -19,8 +19,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote
+
+from standin import LocalServer
 
 TOKEN = "123456:TEST-not-a-real-token"
 BOT = {"id": 99, "is_bot": True, "first_name": "Trợ lý", "username": "cadre_test_bot"}
@@ -73,7 +75,7 @@ class Call:
     result: object = None
 
 
-class BotAPI:
+class BotAPI(LocalServer):
     """Start with `start()`; `url` is the root to give as TELEGRAM_API_URL."""
 
     def __init__(self, token: str = TOKEN):
@@ -87,33 +89,7 @@ class BotAPI:
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._cond = threading.Condition()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-            def do_POST(self):
-                api._serve(self)
-
-            def do_GET(self):
-                api._serve(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> "BotAPI":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._listen()
 
     # --- HTTP -------------------------------------------------------------------------
 

@@ -17,7 +17,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from standin import LocalServer
 
 TOKEN = "8080808080:zalo-TEST-not-a-real-token"
 BOT = {"id": "bot-7", "account_name": "bot.cadre", "account_type": "BASIC", "can_join_groups": True,
@@ -35,7 +37,7 @@ class Call:
     result: object = None
 
 
-class ZaloAPI:
+class ZaloAPI(LocalServer):
     """Start with `start()`; `url` is the root to give as ZALO_API_URL."""
 
     def __init__(self, token: str = TOKEN):
@@ -46,30 +48,7 @@ class ZaloAPI:
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._message_ids = itertools.count(1)
         self._cond = threading.Condition()
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-            def do_POST(self):
-                api._serve(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> "ZaloAPI":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._listen()
 
     # --- HTTP -------------------------------------------------------------------------
 
