@@ -269,18 +269,6 @@ class BotAPI(LocalServer):
             "id": str(next(self._ids)), "chat_instance": "1", "data": data, "message": message,
             "from": {"id": user_id, "is_bot": False, "first_name": f"Người dùng {user_id}"}}})
 
-    def wait(self, predicate, timeout: float = 30.0):
-        """Block until predicate() is truthy (checked on every call the stand-in records)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not (value := predicate()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"condition not met in {timeout}s; calls: "
-                                       f"{[c.method for c in self.calls[-15:]]}")
-                self._cond.wait(min(left, 0.1))
-            return value
-
     def sent(self, chat_id: int | None = None, start: int = 0) -> list[dict]:
         """Messages the bot sent (as the chat shows them now, after edits), in order."""
         with self._cond:
@@ -289,22 +277,3 @@ class BotAPI(LocalServer):
                     if c.method == "sendMessage" and c.status == 200
                     and (chat_id is None or c.params["chat_id"] == chat_id)]
 
-    def replies(self, chat_id: int, start: int, settle: float = 0.6, timeout: float = 30.0) -> list[dict]:
-        """The messages sent to `chat_id` after call number `start`, once the bot has gone quiet."""
-        self.wait(lambda: self.sent(chat_id, start), timeout)
-        while True:
-            count = len(self.calls)
-            time.sleep(settle)
-            with self._cond:
-                quiet = all(c.method == "getUpdates" for c in self.calls[count:])
-            if quiet:
-                return self.sent(chat_id, start)
-
-    def mark(self) -> int:
-        """A position in the call log: pass it as `start` to see only what comes after."""
-        with self._cond:
-            return len(self.calls)
-
-    def called(self, method: str, start: int = 0) -> list[Call]:
-        with self._cond:
-            return [c for c in self.calls[start:] if c.method == method]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -40,3 +41,37 @@ class LocalServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    # --- the call log (subclasses keep `calls`, `_cond` and their own `sent`) -----------
+
+    def wait(self, predicate, timeout: float = 30.0):
+        """Block until predicate() is truthy (checked on every call the stand-in records)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (value := predicate()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"condition not met in {timeout}s; calls: "
+                                       f"{[c.method for c in self.calls[-15:]]}")
+                self._cond.wait(min(left, 0.1))
+            return value
+
+    def replies(self, chat_id, start: int, settle: float = 0.6, timeout: float = 30.0) -> list[dict]:
+        """The messages sent to `chat_id` after call number `start`, once the bot has gone quiet."""
+        self.wait(lambda: self.sent(chat_id, start), timeout)
+        while True:
+            count = len(self.calls)
+            time.sleep(settle)
+            with self._cond:
+                quiet = all(c.method == "getUpdates" for c in self.calls[count:])
+            if quiet:
+                return self.sent(chat_id, start)
+
+    def mark(self) -> int:
+        """A position in the call log: pass it as `start` to see only what comes after."""
+        with self._cond:
+            return len(self.calls)
+
+    def called(self, method: str, start: int = 0) -> list:
+        with self._cond:
+            return [c for c in self.calls[start:] if c.method == method]

@@ -165,18 +165,6 @@ class ZaloAPI(LocalServer):
     def say(self, user: str, text: str, **kwargs) -> dict:
         return self.push(self.event(user, text, **kwargs))
 
-    def wait(self, predicate, timeout: float = 30.0):
-        """Block until predicate() is truthy (checked on every call the stand-in records)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not (value := predicate()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"condition not met in {timeout}s; calls: "
-                                       f"{[c.method for c in self.calls[-15:]]}")
-                self._cond.wait(min(left, 0.1))
-            return value
-
     def sent(self, chat_id: str | None = None, start: int = 0) -> list[str]:
         """Texts the platform accepted for `chat_id` after call number `start`, in order."""
         with self._cond:
@@ -184,22 +172,3 @@ class ZaloAPI(LocalServer):
                     if c.method == "sendMessage" and c.status == 200
                     and (chat_id is None or c.params["chat_id"] == chat_id)]
 
-    def replies(self, chat_id: str, start: int, settle: float = 0.6, timeout: float = 30.0) -> list[str]:
-        """The messages sent to `chat_id` after call number `start`, once the bot has gone quiet."""
-        self.wait(lambda: self.sent(chat_id, start), timeout)
-        while True:
-            count = len(self.calls)
-            time.sleep(settle)
-            with self._cond:
-                quiet = all(c.method == "getUpdates" for c in self.calls[count:])
-            if quiet:
-                return self.sent(chat_id, start)
-
-    def mark(self) -> int:
-        """A position in the call log: pass it as `start` to see only what comes after."""
-        with self._cond:
-            return len(self.calls)
-
-    def called(self, method: str, start: int = 0) -> list[Call]:
-        with self._cond:
-            return [c for c in self.calls[start:] if c.method == method]
