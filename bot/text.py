@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Combining tone marks: huyền, sắc, hỏi, ngã, nặng.
 TONE_MARKS = "\u0300\u0301\u0309\u0303\u0323"
@@ -20,9 +21,10 @@ _QUALITY_VOWELS = frozenset("ăâêôơư")
 # Open two-vowel rhymes whose tone goes on the second vowel (the "new" style,
 # hoà / thuý); every other open pair takes it on the first (mía, múa, hài).
 _SECOND_VOWEL_PAIRS = frozenset({"oa", "oe", "uy"})
-# A syllable: letters and digits, with any combining marks (NFD input). Not "_":
+# A syllable: a letter or digit, then letters, digits and any combining marks
+# left uncomposed by NFC ("q" + acute). A mark alone is not a word. Not "_":
 # the analyzer joins bigrams with it.
-WORD = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
+WORD = re.compile(r"[^\W_](?:[^\W_]|[\u0300-\u036f])*")
 
 
 def nfc(text: str) -> str:
@@ -64,7 +66,10 @@ def _tone_position(base: str) -> int | None:
     return run[1] if pair in _SECOND_VOWEL_PAIRS else run[0]
 
 
+@lru_cache(maxsize=1 << 16)
 def _retone_word(word: str) -> str:
+    # Cached: a corpus has a few thousand distinct syllables, and re-toning each
+    # occurrence was the largest non-model cost of a query (headings, answers).
     decomposed = unicodedata.normalize("NFD", word)
     tone = _tone_of(decomposed)
     if not tone:
@@ -89,6 +94,19 @@ def fold(text: str) -> str:
 
 def strip_diacritics(text: str) -> str:
     """Remove every Vietnamese diacritic: "Nghị định" -> "Nghi dinh"."""
+    if text.isascii():
+        return text
+    # Single syllables repeat endlessly (analyzer, answers): cache those only,
+    # so whole passages never pile up in memory.
+    return _strip_short(text) if len(text) <= 16 else _strip(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _strip_short(text: str) -> str:
+    return _strip(text)
+
+
+def _strip(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return unicodedata.normalize("NFC", bare.replace("đ", "d").replace("Đ", "D"))

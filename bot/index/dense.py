@@ -43,6 +43,10 @@ class DenseIndex:
         """Top-k (scores, positions); positions of -1 are padding."""
         if self.index.ntotal == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        # One query is a memory-bound scan: OpenMP fork/join across the 2 cores
+        # cost more than the scan (flat 10k: 16 ms with 2 threads, 0.4 ms with 1;
+        # bench/README.md). The setting is per calling thread, hence set here.
+        faiss.omp_set_num_threads(1)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
