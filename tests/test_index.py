@@ -305,6 +305,46 @@ def test_added_pdf_is_indexed_and_searchable(built, embedder) -> None:
         index.close()
 
 
+def _by_chunk(index: Index) -> dict[tuple[str, int], int]:
+    """(source, ordinal) -> position: the same chunk in two index versions."""
+    rows = index.db.execute("SELECT c.id, d.source, c.ordinal FROM chunks c "
+                            "JOIN documents d ON d.id = c.document_id").fetchall()
+    position = {int(cid): i for i, cid in enumerate(index.chunk_ids)}
+    return {(r[1], r[2]): position[r[0]] for r in rows}
+
+
+def test_incremental_build_equals_a_full_rebuild(built, tmp_path: Path, embedder) -> None:
+    """Carried-over vectors and term counts give exactly what re-reading everything gives."""
+    docs, index_dir, _ = built
+    (docs / "nd-15.txt").unlink()  # removed: its rows and its unique terms must go
+    (docs / "tt-07.txt").write_text(TT07.replace("Phỏng vấn trực tiếp", "Thực hành trực tiếp"), encoding="utf-8")
+    make_pdf(docs / "nd-33.pdf", ND33_PDF)
+    report = build_index(docs, index_dir, embedder)
+    assert report.rebuilt is False and report.added == ["nd-33.pdf"] and report.updated == ["tt-07.txt"]
+    full_dir = tmp_path / "full"
+    assert build_index(docs, full_dir, embedder).rebuilt is True
+    inc, full = open_index(index_dir, embedder), open_index(full_dir, embedder)
+    try:
+        a, b = _by_chunk(inc), _by_chunk(full)
+        assert a.keys() == b.keys() and len(inc) == len(full) == len(a)
+        pa, pb = list(a.values()), [b[k] for k in a]
+        assert np.allclose(inc.dense.vectors[pa], full.dense.vectors[pb], atol=1e-5)
+        for field in ("accented", "plain"):
+            assert set(inc.lexical.fields[field].vocab_dict) == set(full.lexical.fields[field].vocab_dict)
+            for q in ("phụ cấp thu hút trường sa", "thuc hanh truc tiep", "áo phao cứu sinh kiểm lâm",
+                      "hội đồng tuyển dụng", "cán bộ nghỉ dưỡng"):
+                tokens = Searcher(full, embedder).parse(q).tokens[field]
+                sa, sb = inc.lexical.scores(field, tokens), full.lexical.scores(field, tokens)
+                assert np.allclose(sa[pa], sb[pb], atol=1e-5), (field, q)
+        # The removed decree's words left the vocabulary and the accent model with it.
+        assert not inc.lexical.knows("accented", "trường_sa")
+        assert inc.accents.count("trường") == full.accents.count("trường") == 0
+        assert inc.accents.count("phao") == full.accents.count("phao") > 0
+    finally:
+        inc.close()
+        full.close()
+
+
 def test_bad_files_are_skipped_with_a_reason(tmp_path: Path, embedder) -> None:
     docs = small_corpus(tmp_path / "docs")
     make_image_only_pdf(docs / "ban-quet.pdf")

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 from badfiles import GOOD_TEXT
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pdfgen import make_docx, make_pdf
 
@@ -260,3 +260,37 @@ def test_shown_names_are_printable_and_clean_names_show_as_themselves(name: str)
     shown.encode("utf-8")
     assert not any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in shown)
     assert (shown == name) == is_clean_name(name)
+
+
+# --- BM25 from carried-over counts ----------------------------------------------------
+
+_terms = st.sampled_from(["cán", "bộ", "cán_bộ", "công", "chức", "x", "y_z", "phụ", "cấp", "1"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_terms, max_size=25), min_size=1, max_size=30),
+       st.lists(_terms, min_size=1, max_size=6), st.data())
+def test_bm25_from_counts_scores_as_bm25s_does(docs, query, data) -> None:
+    """Our vectorised score matrix, after keeping some rows and adding others, equals
+    bm25s indexing the resulting corpus from scratch (its own Python path)."""
+    import bm25s
+    import numpy as np
+
+    from bot.index.lexical import B, K1, LexicalIndex, TermCounts
+
+    old = TermCounts()
+    for tokens in docs:
+        old.add(tokens)
+    carried = TermCounts(old.vocab, old.merged())
+    keep = np.array(sorted(data.draw(st.sets(st.integers(0, len(docs) - 1)))), dtype=np.int64)
+    added = data.draw(st.lists(st.lists(_terms, max_size=25), max_size=5))
+    for tokens in added:
+        carried.add(tokens)
+    corpus = [docs[i] for i in keep] + added
+    assume(any(corpus))  # bm25s itself cannot index a corpus without a single token
+    ours = LexicalIndex.from_counts({"accented": carried, "plain": carried}, keep)
+    reference = bm25s.BM25(k1=K1, b=B)
+    reference.index(corpus, show_progress=False)
+    known = [t for t in query if t in reference.vocab_dict]
+    expected = reference.get_scores(known) if known else np.zeros(len(corpus))
+    assert np.allclose(ours.scores("accented", query), expected, atol=1e-5)

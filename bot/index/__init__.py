@@ -4,7 +4,7 @@
     layout.py   version folders, CURRENT pointer, config.json and checksums
     dense.py    FAISS backend
     lexical.py  BM25 backend and the Vietnamese analyzer
-    accents.py  diacritic restoration model counted from the lexical tokens
+    accents.py  diacritic restoration from the lexical field's term counts
     store.py    SQLite schema, migrations and queries
 
 `Index.open` checks that the published version was built with the configured
@@ -64,6 +64,10 @@ class Index:
         rows = db.execute("SELECT id, document_id, article, heading FROM chunks ORDER BY id").fetchall()
         self.doc_of = np.array([r[1] for r in rows], dtype=np.int64)
         self.article_of = [r[2] for r in rows]
+        self._articles: dict[tuple[int, str], list[int]] = {}
+        for position, r in enumerate(rows):
+            if r[2]:
+                self._articles.setdefault((r[1], r[2]), []).append(position)
         # The last heading segment: the article line or an unnumbered heading.
         self.heading_of = [r[3].split(" › ")[-1] if r[3] else "" for r in rows]
 
@@ -84,12 +88,14 @@ class Index:
             dense = DenseIndex.load(folder)
             lexical = LexicalIndex.load(folder)
             chunk_ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
-            index = cls(folder, config, db, dense, lexical, chunk_ids, AccentModel.load(folder))
+            index = cls(folder, config, db, dense, lexical, chunk_ids,
+                        AccentModel(*lexical.totals("accented")))
         except CadreBotError:
             raise
         except Exception as exc:  # faiss/bm25s/sqlite errors on a damaged folder
             raise IndexCorrupt(f"Không mở được chỉ mục ({exc}). {reindex}") from exc
-        if len(chunk_ids) != dense.index.ntotal or len(chunk_ids) != len(index.doc_of):
+        if not (len(chunk_ids) == dense.index.ntotal == len(index.doc_of)
+                == lexical.fields["accented"].scores["num_docs"]):
             raise IndexCorrupt(f"Các tệp chỉ mục không khớp nhau. {reindex}")
         return index
 
@@ -115,8 +121,7 @@ class Index:
 
     def article_positions(self, document_id: int, article: str) -> list[int]:
         """Positions of every chunk of one article, in reading order."""
-        return [i for i, (d, a) in enumerate(zip(self.doc_of, self.article_of))
-                if d == document_id and a == article]
+        return list(self._articles.get((document_id, article), []))
 
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())

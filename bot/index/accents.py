@@ -4,8 +4,8 @@ Officials type on phones without accents, or with only some. Every syllable
 typed without marks is ambiguous ("can" may be cán, cần, căn, càn, can); the
 corpus itself says which reading fits its neighbours. The model is a syllable
 bigram language model (interpolated with unigrams) counted from the index's
-own tokens, decoded with Viterbi. It is rebuilt with every index version, so a
-new document teaches it new words, and saved as JSON (no pickle).
+own tokens, decoded with Viterbi. It is read from every index version's
+lexical counts, so a new document teaches it new words.
 
 Syllables the user did accent are kept as typed and constrain their
 neighbours, so a correctly accented question is never changed, and a
@@ -14,58 +14,45 @@ half-accented one ("nghị dinh 73 bao ve can bo") is completed from both sides.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
-from pathlib import Path
+
+import numpy as np
 
 from bot.text import strip_diacritics
 
-FILE = "accents.json"
 # Readings considered per syllable; the 8 most frequent cover the real ambiguity
 # (the rarest readings of "ban", "can", "co" are also the least likely).
 MAX_READINGS = 8
 BIGRAM_WEIGHT = 0.9  # interpolation of P(b | a) with P(b)
-# Past this many distinct bigrams, those seen once are dropped to bound the file.
-MAX_BIGRAMS = 1_000_000
 
 
 class AccentModel:
-    """Syllable unigram and bigram counts, and the readings of each accent-free syllable."""
+    """Syllable and bigram ("a_b") counts, and the readings of each accent-free syllable.
 
-    def __init__(self, unigrams: dict[str, int], bigrams: dict[str, int]):
-        self.unigrams = unigrams
-        self.bigrams = bigrams
-        self.total = max(1, sum(unigrams.values()))
+    The counts are the accented lexical field's term totals, so the model costs
+    no file and no build step of its own.
+    """
+
+    def __init__(self, ids: dict[str, int], totals: np.ndarray):
+        self.ids = ids
+        self.totals = totals
+        unigrams = [(w, int(totals[i])) for w, i in ids.items() if "_" not in w]
+        self.total = max(1, sum(c for _, c in unigrams))
         readings: dict[str, list[str]] = {}
-        for word in sorted(unigrams, key=lambda w: -unigrams[w]):
+        for word, _ in sorted(unigrams, key=lambda wc: -wc[1]):
             readings.setdefault(strip_diacritics(word), []).append(word)
         self.readings = {k: v[:MAX_READINGS] for k, v in readings.items()}
 
     @classmethod
     def train(cls, token_lists) -> "AccentModel":
         """Count from analyzer token lists (syllables, and bigrams written "a_b")."""
-        unigrams: Counter[str] = Counter()
-        bigrams: Counter[str] = Counter()
-        for tokens in token_lists:
-            for token in tokens:
-                if "_" in token:
-                    bigrams[token] += 1
-                else:
-                    unigrams[token] += 1
-        if len(bigrams) > MAX_BIGRAMS:
-            bigrams = Counter({k: v for k, v in bigrams.items() if v > 1})
-        return cls(dict(unigrams), dict(bigrams))
+        counts = Counter(t for tokens in token_lists for t in tokens)
+        return cls({t: i for i, t in enumerate(counts)}, np.array(list(counts.values()), np.int64))
 
-    def save(self, folder: Path) -> None:
-        with open(folder / FILE, "w", encoding="utf-8") as fh:
-            json.dump({"unigrams": self.unigrams, "bigrams": self.bigrams}, fh, ensure_ascii=False)
-
-    @classmethod
-    def load(cls, folder: Path) -> "AccentModel":
-        with open(folder / FILE, encoding="utf-8") as fh:
-            data = json.load(fh)
-        return cls(data["unigrams"], data["bigrams"])
+    def count(self, token: str) -> int:
+        i = self.ids.get(token)
+        return 0 if i is None else int(self.totals[i])
 
     def _candidates(self, syllable: str, keep: frozenset[str]) -> list[str]:
         if syllable in keep or strip_diacritics(syllable) != syllable:
@@ -73,10 +60,11 @@ class AccentModel:
         return self.readings.get(syllable) or [syllable]
 
     def _logp(self, prev: str | None, word: str) -> float:
-        unigram = (self.unigrams.get(word, 0) + 0.1) / self.total
-        if prev is None or prev not in self.unigrams:
+        unigram = (self.count(word) + 0.1) / self.total
+        seen = self.count(prev) if prev is not None else 0
+        if not seen:
             return math.log(unigram)
-        bigram = self.bigrams.get(f"{prev}_{word}", 0) / self.unigrams[prev]
+        bigram = self.count(f"{prev}_{word}") / seen
         return math.log(BIGRAM_WEIGHT * bigram + (1 - BIGRAM_WEIGHT) * unigram)
 
     def restore(self, syllables: list[str], keep: frozenset[str] = frozenset()) -> list[str]:

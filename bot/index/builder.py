@@ -6,16 +6,18 @@ crash or kill at any point leaves CURRENT naming the previous, complete
 version; readers resolve CURRENT once and never see a half-written folder.
 
 Incremental: the previous version's SQLite file is copied, documents whose
-file + sidecar hash is unchanged keep their chunks and embeddings, changed
-ones are re-read and re-embedded, removed ones dropped. FAISS and BM25 are
-then rebuilt from the stored tokens and vectors (seconds, no model call).
+file + sidecar hash is unchanged keep their chunks, changed ones are re-read
+and re-embedded, removed ones dropped. The previous version's vectors and term
+counts are carried over by position (`_Carried`): the rows of kept chunks,
+then the new ones. FAISS and the BM25 scores are derived from those arrays
+with no model call and no re-tokenising (bench/REPORT.md: adding a document to
+100k chunks).
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -28,11 +30,10 @@ from typing import Callable
 
 import numpy as np
 
-from bot.errors import CadreBotError, DocumentError, IndexBusy
+from bot.errors import CadreBotError, DocumentError, IndexBusy, IndexCorrupt
 from bot.index import layout, store
-from bot.index.accents import AccentModel
 from bot.index.dense import DenseIndex
-from bot.index.lexical import ANALYZER_VERSION, LexicalIndex, analyze
+from bot.index.lexical import ANALYZER_VERSION, FIELDS, LexicalIndex, TermCounts, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
 from bot.ingest.metadata import sidecar_path
 
@@ -164,6 +165,24 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
     return report
 
 
+@dataclass
+class _Carried:
+    """What the previous version hands on, row by chunk position: ids, vectors, term counts."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    counts: dict[str, TermCounts]
+
+    @classmethod
+    def load(cls, folder: Path | None, dimension: int) -> "_Carried":
+        if folder is None:
+            return cls(np.zeros(0, np.int64), np.zeros((0, dimension), np.float32),
+                       {name: TermCounts() for name in FIELDS})
+        return cls(np.load(folder / "chunk_ids.npy", allow_pickle=False),
+                   np.load(folder / "vectors.npy", allow_pickle=False, mmap_mode="r"),
+                   {name: TermCounts.load(folder / f"bm25-{name}") for name in FIELDS})
+
+
 def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
                    ann_threshold: int, report: BuildReport, progress,
                    max_document_mb: float | None = None) -> bool:
@@ -171,19 +190,23 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
     db_path = work / "meta.sqlite"
     if previous is not None:
         shutil.copyfile(previous / "meta.sqlite", db_path)
+    carried = _Carried.load(previous, embedder.dimension)
     db = store.connect(db_path)
     try:
-        _apply_changes(db, documents_dir, embedder, report, progress, max_document_mb)
+        new_ids, new_vectors = _apply_changes(db, documents_dir, embedder, report, progress,
+                                              carried.counts, max_document_mb)
         if previous is not None and not report.changed:
             return False
-        _write_backends(db, work, embedder, ann_threshold, report)
+        _write_backends(db, work, carried, new_ids, new_vectors, ann_threshold, report)
         return True
     finally:
         db.close()
 
 
-def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
-                   report: BuildReport, progress, max_document_mb: float | None = None) -> None:
+def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report: BuildReport,
+                   progress, counts: dict[str, TermCounts],
+                   max_document_mb: float | None = None) -> tuple[list[int], list[np.ndarray]]:
+    """Delete removed documents, insert new and changed ones; their chunk ids and vectors."""
     known = {d.source: d for d in store.documents(db)}
     files = list_documents(documents_dir)
     present = {source for source, _ in files}
@@ -191,7 +214,7 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
         store.delete_document(db, source)
         report.removed.append(source)
 
-    todo: list[tuple[str, str, Prepared]] = []
+    todo: list[tuple[str, str, Prepared] | None] = []
     for i, (source, path) in enumerate(files):
         if progress:
             progress("read", i, len(files))
@@ -213,48 +236,58 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder,
             report.warnings[source] = prepared.warnings
         todo.append((source, digest, prepared))
 
-    passages = [p for _, _, prep in todo for p in prep.passages]
-    vectors = _embed(embedder, passages, progress)
-    offset = 0
+    total = sum(len(item[2].passages) for item in todo)
+    ids: list[int] = []
+    vectors: list[np.ndarray] = []
     with db:
-        for source, digest, prep in todo:
-            n = len(prep.chunks)
-            store.insert_document(db, source, digest, prep.meta, prep.format, prep.pages,
-                                  prep.warnings, prep.chunks,
-                                  [analyze(p, c.heading.split(" › ")[-1])
-                                   for p, c in zip(prep.passages, prep.chunks)],
-                                  vectors[offset:offset + n])
-            offset += n
+        for n, (source, digest, prep) in enumerate(todo):
+            vectors.append(_embed(embedder, prep.passages, progress, len(ids), total))
+            ids += store.insert_document(db, source, digest, prep.meta, prep.format, prep.pages,
+                                         prep.warnings, prep.chunks)
+            for passage, chunk in zip(prep.passages, prep.chunks):
+                tokens = analyze(passage, chunk.heading.split(" › ")[-1])
+                for name in FIELDS:
+                    counts[name].add(tokens[name])
+            todo[n] = None  # one document's text and tokens in memory at a time
             (report.updated if source in known else report.added).append(source)
+    if progress:
+        progress("embed", total, total)
+    return ids, vectors
 
 
-def _embed(embedder, passages: list[str], progress) -> np.ndarray:
+def _embed(embedder, passages: list[str], progress, offset: int, total: int) -> np.ndarray:
     batch = 64
     parts = []
     for start in range(0, len(passages), batch):
         if progress:
-            progress("embed", start, len(passages))
+            progress("embed", offset + start, total)
         parts.append(embedder.encode_documents(passages[start:start + batch]))
-    if progress:
-        progress("embed", len(passages), len(passages))
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), np.float32)
 
 
-def _write_backends(db: sqlite3.Connection, work: Path, embedder, ann_threshold: int,
-                    report: BuildReport) -> None:
-    rows = store.all_chunk_rows(db).fetchall()
-    if not rows:
+def _write_backends(db: sqlite3.Connection, work: Path, carried: _Carried, new_ids: list[int],
+                    new_vectors: list[np.ndarray], ann_threshold: int, report: BuildReport) -> None:
+    """The kept rows of the carried arrays, then the new rows, in chunk id order."""
+    ids_now = store.chunk_ids(db)
+    if not len(ids_now):
         # Publishing an empty index would silently answer nothing; keep the old one.
         raise DocumentError("Không có văn bản nào đọc được trong thư mục tài liệu; "
                             "chỉ mục cũ (nếu có) được giữ nguyên.")
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    tokens = [json.loads(r[1]) for r in rows]
-    vectors = (np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
-               .reshape(len(rows), embedder.dimension) if rows
-               else np.zeros((0, embedder.dimension), np.float32))
-    DenseIndex.build(vectors, embedder.dimension, ann_threshold).save(work)
-    LexicalIndex.build(tokens).save(work)
-    AccentModel.train(t["accented"] for t in tokens).save(work)
+    fresh = np.array(new_ids, dtype=np.int64)
+    keep = np.flatnonzero(np.isin(carried.ids, ids_now) & ~np.isin(carried.ids, fresh))
+    ids = np.concatenate([carried.ids[keep], fresh])
+    # New ids follow the kept ones (SQLite gives max(id) + 1); sort anyway, cheaply.
+    order = np.argsort(ids, kind="stable") if np.any(np.diff(ids) <= 0) else None
+    if order is not None:
+        ids = ids[order]
+    if not np.array_equal(ids, ids_now):
+        raise IndexCorrupt("Chỉ mục trước không khớp dữ liệu văn bản. "
+                           "Hãy lập chỉ mục lại: cadrebot index --rebuild")
+    vectors = np.concatenate([np.asarray(carried.vectors[keep]), *new_vectors])
+    if order is not None:
+        vectors = vectors[order]
+    DenseIndex.build(vectors, vectors.shape[1], ann_threshold).save(work)
+    LexicalIndex.from_counts(carried.counts, keep, order).save(work)
     np.save(work / "chunk_ids.npy", ids, allow_pickle=False)
-    report.chunks = len(rows)
+    report.chunks = len(ids)
     report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]

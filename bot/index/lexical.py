@@ -7,20 +7,33 @@ loop per document), returns a full score vector for fusion, and saves as
 Syllable bigrams stand in for Vietnamese words: on ALQAC they lifted R@1 from
 0.75 to 0.83 at chunk level, while pyvi word segmentation gave 0.76 at 3x the
 cost (README, "Measurements").
+
+bm25s cannot add documents to an index (xhluca/bm25s#5, #98): `BM25.index`
+re-tokenises the whole corpus in Python, 48 s and 8 GB at 100k chunks. So each
+index version also keeps its term counts (`TermCounts`, a sparse chunk x term
+matrix). A build carries them over, drops the rows of removed chunks, appends
+the new ones, and derives bm25s's score matrix from them with bm25s's own
+Lucene formulas, vectorised. bm25s then saves, loads and scores as usual.
 """
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import scipy.sparse as sp
 
 from bot.text import strip_diacritics, words
 
-# Bump when tokens or the files built from them change (3: accents.json; 4: "_" is no letter).
-ANALYZER_VERSION = "4"
+# Bump when tokens or the files built from them change
+# (3: accents.json; 4: "_" is no letter; 5: term counts kept, a lone mark is no word).
+ANALYZER_VERSION = "5"
 FIELDS = ("accented", "plain")
+K1, B = 1.2, 0.75
+_COUNTS = ("indptr", "indices", "data")
 
 
 def with_bigrams(syllables: list[str]) -> list[str]:
@@ -41,20 +54,118 @@ def analyze(text: str, heading: str = "") -> dict[str, list[str]]:
     return {"accented": with_bigrams(accented), "plain": with_bigrams(plain)}
 
 
+class TermCounts:
+    """How often each term occurs in each chunk of one field: the state a build carries over.
+
+    A CSR matrix (row = chunk position, column = id in `vocab`) from the previous
+    version, plus rows appended by `add` for new chunks.
+    """
+
+    def __init__(self, vocab: list[str] | None = None, matrix: sp.csr_matrix | None = None):
+        self.vocab = list(vocab or [])
+        self.ids = {t: i for i, t in enumerate(self.vocab)}
+        self.old = matrix if matrix is not None else sp.csr_matrix((0, len(self.vocab)), dtype=np.int32)
+        self._new: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, tokens: list[str]) -> None:
+        """Append one chunk's row."""
+        counted = Counter(tokens)
+        ids = np.fromiter((self.ids.setdefault(t, len(self.ids)) for t in counted), np.int32, len(counted))
+        self.vocab.extend(list(self.ids)[len(self.vocab):])
+        self._new.append((ids, np.fromiter(counted.values(), np.int32, len(counted))))
+
+    def merged(self, keep: np.ndarray | None = None) -> sp.csr_matrix:
+        """Old rows at `keep` (all when None), then the added rows, as one matrix."""
+        width = len(self.vocab)
+        old = self.old if keep is None else self.old[keep]
+        old = sp.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], width))
+        lengths = [len(ids) for ids, _ in self._new]
+        new = sp.csr_matrix(
+            (np.concatenate([c for _, c in self._new]) if lengths else np.zeros(0, np.int32),
+             np.concatenate([i for i, _ in self._new]) if lengths else np.zeros(0, np.int32),
+             np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)),
+            shape=(len(lengths), width))
+        return sp.vstack([old, new], format="csr", dtype=np.int32)
+
+    @staticmethod
+    def compact(matrix: sp.csr_matrix, vocab: list[str]) -> tuple[sp.csr_matrix, list[str]]:
+        """Drop the terms no chunk has any more (their documents were removed)."""
+        used = np.bincount(matrix.indices, minlength=len(vocab)) > 0
+        if used.all():
+            return matrix, vocab
+        new_id = np.cumsum(used) - 1
+        matrix = sp.csr_matrix((matrix.data, new_id[matrix.indices].astype(np.int32), matrix.indptr),
+                               shape=(matrix.shape[0], int(used.sum())))
+        return matrix, [t for t, u in zip(vocab, used) if u]
+
+    @staticmethod
+    def save(matrix: sp.csr_matrix, folder: Path) -> None:
+        for name in _COUNTS:
+            np.save(folder / f"counts.{name}.npy", getattr(matrix, name), allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "TermCounts":
+        """A saved field (`bm25-<field>/`): the counts, and the vocabulary from bm25s's file."""
+        with open(folder / "vocab.index.json", encoding="utf-8") as fh:
+            ids = json.load(fh)
+        vocab = sorted(ids, key=ids.__getitem__)
+        arrays = [np.load(folder / f"counts.{name}.npy", allow_pickle=False, mmap_mode="r")
+                  for name in _COUNTS]
+        return cls(vocab, sp.csr_matrix((arrays[2], arrays[1], arrays[0]),
+                                        shape=(len(arrays[0]) - 1, len(vocab))))
+
+
+def bm25_model(counts: sp.csr_matrix, vocab: list[str]) -> bm25s.BM25:
+    """A bm25s model scoring exactly as `bm25s.BM25(k1, b).index(tokens)` would (method
+    "lucene", checked by tests/test_index.py), computed from counts in one vectorised pass."""
+    n = counts.shape[0]
+    doc_len = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
+    avg = doc_len.mean() if n else 1.0
+    df = np.bincount(counts.indices, minlength=len(vocab))
+    idf = np.log1p((n - df + 0.5) / (df + 0.5))
+    tf = counts.data.astype(np.float64)
+    length = np.repeat(doc_len / avg, np.diff(counts.indptr))
+    scores = (idf[counts.indices] * tf / (K1 * (1 - B + B * length) + tf)).astype(np.float32)
+    matrix = sp.csr_matrix((scores, counts.indices, counts.indptr), shape=counts.shape).tocsc()
+    model = bm25s.BM25(k1=K1, b=B)
+    model.scores = {"data": matrix.data, "indices": matrix.indices.astype(np.int32),
+                    "indptr": matrix.indptr, "num_docs": n}
+    model.vocab_dict = {t: i for i, t in enumerate(vocab)}
+    model.unique_token_ids_set = set(model.vocab_dict.values())
+    model.nonoccurrence_array = None
+    # Occurrences of each term in the whole field: the accent model's counts.
+    model.totals = np.bincount(counts.indices, weights=counts.data, minlength=len(vocab)).astype(np.int64)
+    return model
+
+
 class LexicalIndex:
     """One BM25 index per field; scores are full vectors over chunk positions."""
 
-    def __init__(self, fields: dict[str, bm25s.BM25]):
+    def __init__(self, fields: dict[str, bm25s.BM25], counts: dict[str, sp.csr_matrix] | None = None):
         self.fields = fields
+        self.counts = counts or {}  # kept when built, for save()
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, TermCounts], keep: np.ndarray | None = None,
+                    order: np.ndarray | None = None) -> "LexicalIndex":
+        """The index over the kept old rows plus the added ones (rows permuted by `order`)."""
+        fields, matrices = {}, {}
+        for name in FIELDS:
+            matrix = counts[name].merged(keep)
+            if order is not None:
+                matrix = matrix[order]
+            matrix, vocab = TermCounts.compact(matrix, counts[name].vocab)
+            fields[name], matrices[name] = bm25_model(matrix, vocab), matrix
+        return cls(fields, matrices)
 
     @classmethod
     def build(cls, token_dicts: list[dict[str, list[str]]]) -> "LexicalIndex":
-        fields = {}
-        for name in FIELDS:
-            model = bm25s.BM25(k1=1.2, b=0.75)
-            model.index([t.get(name, []) for t in token_dicts] or [[]], show_progress=False)
-            fields[name] = model
-        return cls(fields)
+        """A fresh index from analyzer output (tests, evaluation)."""
+        counts = {name: TermCounts() for name in FIELDS}
+        for tokens in token_dicts:
+            for name in FIELDS:
+                counts[name].add(tokens.get(name, []))
+        return cls.from_counts(counts)
 
     def scores(self, field: str, tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for these tokens (unknown tokens ignored)."""
@@ -68,12 +179,25 @@ class LexicalIndex:
     def knows(self, field: str, token: str) -> bool:
         return token in self.fields[field].vocab_dict
 
+    def totals(self, field: str) -> tuple[dict[str, int], np.ndarray]:
+        """Term ids and occurrences of every term in the whole field (the accent model's counts)."""
+        model = self.fields[field]
+        return model.vocab_dict, model.totals
+
     def save(self, folder: Path) -> None:
         for name, model in self.fields.items():
             model.save(folder / f"bm25-{name}", show_progress=False)
+            TermCounts.save(self.counts[name], folder / f"bm25-{name}")
+            np.save(folder / f"bm25-{name}" / "totals.npy", model.totals, allow_pickle=False)
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        return cls({name: bm25s.BM25.load(folder / f"bm25-{name}", show_progress=False,
-                                          allow_pickle=False)
-                    for name in FIELDS})
+        fields = {}
+        for name in FIELDS:
+            # Memory-mapped: a query reads only its terms' columns.
+            model = bm25s.BM25.load(folder / f"bm25-{name}", show_progress=False, allow_pickle=False,
+                                    mmap=True)
+            model.totals = np.load(folder / f"bm25-{name}" / "totals.npy", allow_pickle=False)
+            fields[name] = model
+        return cls(fields)
+

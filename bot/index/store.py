@@ -1,9 +1,9 @@
-"""SQLite metadata: documents, chunks, their tokens and embeddings.
+"""SQLite metadata: documents and their chunks.
 
 The schema changes only through the numbered MIGRATIONS below (simonw/llm
-style), applied in order and recorded in `_migrations`. Embeddings live here
-too, so an incremental re-index re-embeds only changed documents and rebuilds
-FAISS from stored vectors. Every query is parameterised.
+style), applied in order and recorded in `_migrations`. Every query is
+parameterised. Vectors and term counts live in the version's array files
+(vectors.npy, bm25-*/counts.*), which the next build carries over by position.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ MIGRATIONS: list[tuple[str, str]] = [
             embedding BLOB NOT NULL           -- float32, normalised
         );
         CREATE INDEX chunks_document ON chunks(document_id, ordinal);
+    """),
+    # Tokens and vectors moved to array files: at 100k chunks, reading them back
+    # from here took longer than the 10 s an incremental build may take.
+    ("002_arrays_out_of_sqlite", """
+        ALTER TABLE chunks DROP COLUMN tokens;
+        ALTER TABLE chunks DROP COLUMN embedding;
     """),
 ]
 
@@ -93,9 +99,8 @@ def delete_document(db: sqlite3.Connection, source: str) -> None:
 
 
 def insert_document(db: sqlite3.Connection, source: str, sha256: str, meta: DocumentMeta,
-                    fmt: str, pages: int | None, warnings: list[str], chunks: list[Chunk],
-                    tokens: list[dict], vectors: np.ndarray) -> int:
-    """Replace `source` with a new version and its chunks, in the caller's transaction."""
+                    fmt: str, pages: int | None, warnings: list[str], chunks: list[Chunk]) -> list[int]:
+    """Replace `source` with a new version; the new chunks' ids, in order. In the caller's transaction."""
     delete_document(db, source)
     cur = db.execute(
         "INSERT INTO documents (source, sha256, meta, format, pages, warnings, indexed_at) "
@@ -104,14 +109,14 @@ def insert_document(db: sqlite3.Connection, source: str, sha256: str, meta: Docu
          json.dumps(warnings, ensure_ascii=False)))
     doc_id = cur.lastrowid
     db.executemany(
-        "INSERT INTO chunks (document_id, ordinal, article, article_title, clause, heading, text, "
-        "tokens, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(doc_id, i, c.article, c.article_title, c.clause, c.heading, c.text,
-          json.dumps(t, ensure_ascii=False), np.asarray(v, dtype=np.float32).tobytes())
-         for i, (c, t, v) in enumerate(zip(chunks, tokens, vectors))])
-    return doc_id
+        "INSERT INTO chunks (document_id, ordinal, article, article_title, clause, heading, text) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(doc_id, i, c.article, c.article_title, c.clause, c.heading, c.text)
+         for i, c in enumerate(chunks)])
+    return [r[0] for r in db.execute("SELECT id FROM chunks WHERE document_id = ? ORDER BY ordinal",
+                                     (doc_id,))]
 
 
-def all_chunk_rows(db: sqlite3.Connection):
-    """(id, tokens JSON, embedding bytes) of every chunk, in id order: the index positions."""
-    return db.execute("SELECT id, tokens, embedding FROM chunks ORDER BY id")
+def chunk_ids(db: sqlite3.Connection) -> np.ndarray:
+    """Every chunk id in ascending order: chunk positions in the index files."""
+    return np.array([r[0] for r in db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
