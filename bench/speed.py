@@ -200,6 +200,14 @@ def rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def reset_peak() -> None:
+    """Start a new VmHWM window (Linux clear_refs 5), so serving is measured apart from building."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def child(system: str, size: int, n_questions: int, add: bool) -> dict:
     """One system at one size, in this (fresh) process."""
     from bot.embed import Embedder
@@ -241,10 +249,14 @@ def _ours(tmp: Path, picked, cached, embedder, questions, new_doc, new_law) -> d
     seconds = time.perf_counter() - started
     out = {"chunks": report.chunks, "documents": report.documents, "build_s": round(seconds, 1),
            "build_model_s": round(cached.model_seconds, 1), "cache_hits": cached.hits,
-           "cache_misses": cached.misses}
+           "cache_misses": cached.misses, "build_peak_rss_mb": rss_mb()}
+    reset_peak()
+    started = time.perf_counter()
     index = Index.open(folder, embedder.name)
+    out["open_s"] = round(time.perf_counter() - started, 2)
     searcher = Searcher(index, embedder, settings.dense_weight, settings.max_query_chars)
     out.update(timed_queries(lambda q: build_answer(searcher.search(q, k=8)), questions, embedder))
+    out["serving_peak_rss_mb"] = rss_mb()
     index.close()
     if new_doc is not None:
         write_law(docs, 999, new_law, new_doc)

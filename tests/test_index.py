@@ -192,7 +192,7 @@ def test_shipped_index_config_records_every_file(shipped_index) -> None:
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"config.json"}
     assert set(config["files"]) == files
-    assert {"dense.faiss", "meta.sqlite", "vectors.npy", "chunk_ids.npy"} <= files
+    assert {"meta.sqlite", "vectors.npy", "chunk_ids.npy", "bm25-accented/counts.data.npy"} <= files
     assert config["chunks"] == shipped_index.report.chunks
 
 
@@ -450,7 +450,8 @@ def test_rebuild_flag_reembeds_everything(built, embedder) -> None:
     assert build_index(docs, index_dir, embedder).rebuilt is False
 
 
-@pytest.mark.parametrize("name", ["dense.faiss", "meta.sqlite", "vectors.npy", "bm25-accented/vocab.index.json"])
+@pytest.mark.parametrize("name", ["bm25-plain/counts.data.npy", "meta.sqlite", "vectors.npy",
+                                  "bm25-accented/vocab.index.json"])
 def test_damaged_file_is_refused_with_reindex_advice(built, embedder, name: str) -> None:
     docs, index_dir, _ = built
     flip_bytes(layout.current_version(index_dir) / name)
@@ -463,7 +464,8 @@ def test_damaged_file_is_refused_with_reindex_advice(built, embedder, name: str)
     assert top_sources(index_dir, embedder, "nhà nghỉ dưỡng Sầm Sơn")[0] == "qd-21.docx"
 
 
-@pytest.mark.parametrize("name", ["dense.faiss", "meta.sqlite", "chunk_ids.npy", "bm25-plain/params.index.json"])
+@pytest.mark.parametrize("name", ["vectors.npy", "meta.sqlite", "chunk_ids.npy", "bm25-plain/params.index.json",
+                                  "bm25-accented/totals.npy"])
 def test_truncated_file_is_refused_even_without_checksums(built, embedder, name: str) -> None:
     _, index_dir, _ = built
     path = layout.current_version(index_dir) / name

@@ -112,7 +112,7 @@ def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
     try:
         config = layout.read_config(previous)
         # A damaged previous version must not seed the new one: rebuild instead.
-        layout.verify(previous, config)
+        layout.verify(previous, config, _Carried.FILES)
     except CadreBotError as exc:
         log.warning("previous index version unusable, rebuilding everything: %s", exc)
         return None
@@ -172,6 +172,9 @@ class _Carried:
     ids: np.ndarray
     vectors: np.ndarray
     counts: dict[str, TermCounts]
+
+    # What a new version reads from the previous one (checksums verified first).
+    FILES = ("meta.sqlite", "chunk_ids.npy", "vectors.npy", "bm25-*/counts.*", "bm25-*/vocab.index.json")
 
     @classmethod
     def load(cls, folder: Path | None, dimension: int) -> "_Carried":
@@ -287,7 +290,7 @@ def _write_backends(db: sqlite3.Connection, work: Path, carried: _Carried, new_i
     if order is not None:
         vectors = vectors[order]
     DenseIndex.build(vectors, vectors.shape[1], ann_threshold).save(work)
-    LexicalIndex.from_counts(carried.counts, keep, order).save(work)
+    LexicalIndex.from_counts(carried.counts, keep, order, save_to=work)
     np.save(work / "chunk_ids.npy", ids, allow_pickle=False)
     report.chunks = len(ids)
     report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]

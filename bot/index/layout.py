@@ -1,8 +1,9 @@
 """The index folder on disk, and how a new version is published atomically.
 
     index/CURRENT          one line: the name of the published version folder
-    index/v-<time>/        config.json, meta.sqlite, dense.faiss, vectors.npy,
-                           chunk_ids.npy, bm25-accented/, bm25-plain/
+    index/v-<time>/        config.json, meta.sqlite, vectors.npy, chunk_ids.npy,
+                           bm25-accented/, bm25-plain/ (bm25s files + term counts),
+                           dense.faiss (only for an IVF index)
     index/.tmp-v-<time>/   a build in progress (removed if it was interrupted)
 
 config.json records the model, its dimension, the chunker and analyzer
@@ -17,6 +18,8 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
+from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
 
@@ -93,9 +96,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _hash_all(paths: list[Path]) -> list[str]:
+    # hashlib releases the GIL on large blocks: two threads hash a 100k-chunk version
+    # (about 700 MB) in half the time, on the 2 cores this runs on.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(_sha256, paths))
+
+
 def write_config(folder: Path, config: dict) -> None:
-    files = {p.relative_to(folder).as_posix(): _sha256(p)
-             for p in sorted(folder.rglob("*")) if p.is_file()}
+    paths = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    files = dict(zip((p.relative_to(folder).as_posix() for p in paths), _hash_all(paths)))
     (folder / CONFIG).write_text(json.dumps({**config, "files": files}, ensure_ascii=False,
                                             indent=1), encoding="utf-8")
 
@@ -110,11 +120,14 @@ def read_config(folder: Path) -> dict:
     return config
 
 
-def verify(folder: Path, config: dict) -> None:
-    """Every file the build wrote is present and unchanged."""
-    for name, digest in config["files"].items():
-        path = folder / name
-        if not path.is_file() or _sha256(path) != digest:
+def verify(folder: Path, config: dict, only: tuple[str, ...] = ("*",)) -> None:
+    """Every file the build wrote (or those matching `only`) is present and unchanged."""
+    names = [n for n in config["files"] if any(fnmatch(n, pattern) for pattern in only)]
+    for name in names:
+        if not (folder / name).is_file():
+            raise IndexCorrupt(f"Tệp chỉ mục {name} bị hỏng hoặc thiếu. {_REINDEX}")
+    for name, digest in zip(names, _hash_all([folder / n for n in names])):
+        if digest != config["files"][name]:
             raise IndexCorrupt(f"Tệp chỉ mục {name} bị hỏng hoặc thiếu. {_REINDEX}")
 
 

@@ -64,33 +64,40 @@ class TermCounts:
     def __init__(self, vocab: list[str] | None = None, matrix: sp.csr_matrix | None = None):
         self.vocab = list(vocab or [])
         self.ids = {t: i for i, t in enumerate(self.vocab)}
-        self.old = matrix if matrix is not None else sp.csr_matrix((0, len(self.vocab)), dtype=np.int32)
+        self.old = matrix if matrix is not None else sp.csr_matrix((0, len(self.vocab)), dtype=np.uint16)
         self._new: list[tuple[np.ndarray, np.ndarray]] = []
 
     def add(self, tokens: list[str]) -> None:
         """Append one chunk's row."""
         counted = Counter(tokens)
-        ids = np.fromiter((self.ids.setdefault(t, len(self.ids)) for t in counted), np.int32, len(counted))
-        self.vocab.extend(list(self.ids)[len(self.vocab):])
-        self._new.append((ids, np.fromiter(counted.values(), np.int32, len(counted))))
+        for token in counted:
+            if token not in self.ids:
+                self.ids[token] = len(self.vocab)
+                self.vocab.append(token)
+        ids = np.fromiter((self.ids[t] for t in counted), np.int32, len(counted))
+        # 16 bits: BM25's tf term is saturated long before 65535 occurrences.
+        n = np.fromiter(counted.values(), np.int64, len(counted))
+        self._new.append((ids, np.minimum(n, np.iinfo(np.uint16).max).astype(np.uint16)))
 
     def merged(self, keep: np.ndarray | None = None) -> sp.csr_matrix:
         """Old rows at `keep` (all when None), then the added rows, as one matrix."""
         width = len(self.vocab)
-        old = self.old if keep is None else self.old[keep]
+        whole = keep is None or (len(keep) == self.old.shape[0] and np.array_equal(keep, np.arange(len(keep))))
+        old = self.old if whole else self.old[keep]
         old = sp.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], width))
         lengths = [len(ids) for ids, _ in self._new]
         new = sp.csr_matrix(
-            (np.concatenate([c for _, c in self._new]) if lengths else np.zeros(0, np.int32),
+            (np.concatenate([c for _, c in self._new]) if lengths else np.zeros(0, np.uint16),
              np.concatenate([i for i, _ in self._new]) if lengths else np.zeros(0, np.int32),
              np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)),
             shape=(len(lengths), width))
-        return sp.vstack([old, new], format="csr", dtype=np.int32)
+        return sp.vstack([old, new], format="csr", dtype=np.uint16)
 
     @staticmethod
     def compact(matrix: sp.csr_matrix, vocab: list[str]) -> tuple[sp.csr_matrix, list[str]]:
         """Drop the terms no chunk has any more (their documents were removed)."""
-        used = np.bincount(matrix.indices, minlength=len(vocab)) > 0
+        used = np.zeros(len(vocab), dtype=bool)
+        used[matrix.indices] = True
         if used.all():
             return matrix, vocab
         new_id = np.cumsum(used) - 1
@@ -116,26 +123,51 @@ class TermCounts:
 
 
 def bm25_model(counts: sp.csr_matrix, vocab: list[str]) -> bm25s.BM25:
-    """A bm25s model scoring exactly as `bm25s.BM25(k1, b).index(tokens)` would (method
-    "lucene", checked by tests/test_index.py), computed from counts in one vectorised pass."""
+    """A bm25s model scoring as `bm25s.BM25(k1, b).index(tokens)` would (method "lucene",
+    checked by tests/test_properties.py), computed from counts in one vectorised pass.
+    float32 throughout, as bm25s stores scores: at 100k chunks float64 temporaries
+    doubled both the time and the peak memory of a build."""
     n = counts.shape[0]
-    doc_len = np.asarray(counts.sum(axis=1), dtype=np.float64).ravel()
-    avg = doc_len.mean() if n else 1.0
-    df = np.bincount(counts.indices, minlength=len(vocab))
-    idf = np.log1p((n - df + 0.5) / (df + 0.5))
-    tf = counts.data.astype(np.float64)
-    length = np.repeat(doc_len / avg, np.diff(counts.indptr))
-    scores = (idf[counts.indices] * tf / (K1 * (1 - B + B * length) + tf)).astype(np.float32)
-    matrix = sp.csr_matrix((scores, counts.indices, counts.indptr), shape=counts.shape).tocsc()
+    doc_len = _range_sums(counts.data, counts.indptr).astype(np.float64)
+    norm = (K1 * (1 - B + B * doc_len / (doc_len.mean() if n else 1.0))).astype(np.float32)
+    by_term = counts.tocsc()  # bm25s's layout: one column of chunks per term
+    df = np.diff(by_term.indptr)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    # score = idf * tf / (tf + norm): three nnz-sized float32 arrays, updated in place.
+    tf = by_term.data.astype(np.float32)
+    scores = np.repeat(idf, df)
+    scores *= tf
+    tf += norm[by_term.indices]
+    scores /= tf
+    del tf
     model = bm25s.BM25(k1=K1, b=B)
-    model.scores = {"data": matrix.data, "indices": matrix.indices.astype(np.int32),
-                    "indptr": matrix.indptr, "num_docs": n}
+    model.scores = {"data": scores, "indices": by_term.indices.astype(np.int32, copy=False),
+                    "indptr": by_term.indptr, "num_docs": n}
     model.vocab_dict = {t: i for i, t in enumerate(vocab)}
     model.unique_token_ids_set = set(model.vocab_dict.values())
     model.nonoccurrence_array = None
     # Occurrences of each term in the whole field: the accent model's counts.
-    model.totals = np.bincount(counts.indices, weights=counts.data, minlength=len(vocab)).astype(np.int64)
+    model.totals = _range_sums(by_term.data, by_term.indptr)
     return model
+
+
+def _range_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """values[indptr[i]:indptr[i + 1]].sum() for every i (row or column totals).
+
+    np.add.reduceat, not a cumulative sum: a fresh 150 MB temporary costs 0.3 s of
+    page faults on this VM, more than the arithmetic.
+    """
+    out = np.zeros(len(indptr) - 1, dtype=np.int64)
+    filled = np.diff(indptr) > 0  # reduceat would repeat the next value for an empty range
+    if filled.any():
+        out[filled] = np.add.reduceat(values, indptr[:-1][filled], dtype=np.int64)
+    return out
+
+
+def _save_field(folder: Path, model: bm25s.BM25, counts: sp.csr_matrix) -> None:
+    model.save(folder, show_progress=False)
+    TermCounts.save(counts, folder)
+    np.save(folder / "totals.npy", model.totals, allow_pickle=False)
 
 
 class LexicalIndex:
@@ -147,15 +179,23 @@ class LexicalIndex:
 
     @classmethod
     def from_counts(cls, counts: dict[str, TermCounts], keep: np.ndarray | None = None,
-                    order: np.ndarray | None = None) -> "LexicalIndex":
-        """The index over the kept old rows plus the added ones (rows permuted by `order`)."""
+                    order: np.ndarray | None = None, save_to: Path | None = None) -> "LexicalIndex":
+        """The index over the kept old rows plus the added ones (rows permuted by `order`).
+
+        With `save_to`, each field is written and dropped as soon as it is built (the
+        builder's path: one field's matrices in memory at a time), and nothing is kept.
+        """
         fields, matrices = {}, {}
         for name in FIELDS:
             matrix = counts[name].merged(keep)
             if order is not None:
                 matrix = matrix[order]
             matrix, vocab = TermCounts.compact(matrix, counts[name].vocab)
-            fields[name], matrices[name] = bm25_model(matrix, vocab), matrix
+            model = bm25_model(matrix, vocab)
+            if save_to is not None:
+                _save_field(save_to / f"bm25-{name}", model, matrix)
+            else:
+                fields[name], matrices[name] = model, matrix
         return cls(fields, matrices)
 
     @classmethod
@@ -186,9 +226,7 @@ class LexicalIndex:
 
     def save(self, folder: Path) -> None:
         for name, model in self.fields.items():
-            model.save(folder / f"bm25-{name}", show_progress=False)
-            TermCounts.save(self.counts[name], folder / f"bm25-{name}")
-            np.save(folder / f"bm25-{name}" / "totals.npy", model.totals, allow_pickle=False)
+            _save_field(folder / f"bm25-{name}", model, self.counts[name])
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
