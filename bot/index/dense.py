@@ -45,8 +45,8 @@ class DenseIndex:
         if self.index.ntotal == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         # One query is a memory-bound scan: OpenMP fork/join across the 2 cores
-        # cost more than the scan (flat 10k: 16 ms with 2 threads, 0.4 ms with 1;
-        # bench/README.md). The setting is per calling thread, hence set here.
+        # costs more than the scan (bench/faiss_threads.py, p95 at 10k: 16 ms with
+        # 2 threads, 0.4 ms with 1). The setting is per calling thread, hence here.
         faiss.omp_set_num_threads(1)
         scores, ids = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal))
         keep = ids[0] >= 0
