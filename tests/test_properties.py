@@ -281,14 +281,18 @@ def test_bm25_from_counts_scores_as_bm25s_does(docs, query, data) -> None:
     old = TermCounts()
     for tokens in docs:
         old.add(tokens)
-    carried = TermCounts(old.vocab, old.merged())
     keep = np.array(sorted(data.draw(st.sets(st.integers(0, len(docs) - 1)))), dtype=np.int64)
     added = data.draw(st.lists(st.lists(_terms, max_size=25), max_size=5))
-    for tokens in added:
-        carried.add(tokens)
+
+    def carried() -> TermCounts:  # what a build reads back: the old rows, then the new ones
+        counts = TermCounts(old.vocab, old.merged())
+        for tokens in added:
+            counts.add(tokens)
+        return counts
+
     corpus = [docs[i] for i in keep] + added
     assume(any(corpus))  # bm25s itself cannot index a corpus without a single token
-    ours = LexicalIndex.from_counts({"accented": carried, "plain": carried}, keep)
+    ours = LexicalIndex.from_counts({"accented": carried(), "plain": carried()}, keep)
     reference = bm25s.BM25(k1=K1, b=B)
     reference.index(corpus, show_progress=False)
     known = [t for t in query if t in reference.vocab_dict]

@@ -32,7 +32,7 @@ import numpy as np
 
 from bot.errors import CadreBotError, DocumentError, IndexBusy, IndexCorrupt
 from bot.index import layout, store
-from bot.index.dense import DenseIndex
+from bot.index.dense import DenseIndex, write_vectors
 from bot.index.lexical import ANALYZER_VERSION, FIELDS, LexicalIndex, TermCounts, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
 from bot.ingest.metadata import sidecar_path
@@ -286,10 +286,10 @@ def _write_backends(db: sqlite3.Connection, work: Path, carried: _Carried, new_i
     if not np.array_equal(ids, ids_now):
         raise IndexCorrupt("Chỉ mục trước không khớp dữ liệu văn bản. "
                            "Hãy lập chỉ mục lại: cadrebot index --rebuild")
-    vectors = np.concatenate([np.asarray(carried.vectors[keep]), *new_vectors])
-    if order is not None:
-        vectors = vectors[order]
-    DenseIndex.build(vectors, vectors.shape[1], ann_threshold).save(work)
+    vectors = write_vectors(work / "vectors.npy", carried.vectors, keep, new_vectors, order)
+    DenseIndex.write_ann(work, vectors, ann_threshold)
+    del vectors
+    carried.vectors = None  # unmapped: the old version's pages leave this process
     LexicalIndex.from_counts(carried.counts, keep, order, save_to=work)
     np.save(work / "chunk_ids.npy", ids, allow_pickle=False)
     report.chunks = len(ids)

@@ -34,6 +34,7 @@ ANALYZER_VERSION = "5"
 FIELDS = ("accented", "plain")
 K1, B = 1.2, 0.75
 _COUNTS = ("indptr", "indices", "data")
+_BLOCK = 1 << 20
 
 
 def with_bigrams(syllables: list[str]) -> list[str]:
@@ -107,6 +108,7 @@ class TermCounts:
 
     @staticmethod
     def save(matrix: sp.csr_matrix, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
         for name in _COUNTS:
             np.save(folder / f"counts.{name}.npy", getattr(matrix, name), allow_pickle=False)
 
@@ -133,13 +135,11 @@ def bm25_model(counts: sp.csr_matrix, vocab: list[str]) -> bm25s.BM25:
     by_term = counts.tocsc()  # bm25s's layout: one column of chunks per term
     df = np.diff(by_term.indptr)
     idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    # score = idf * tf / (tf + norm): three nnz-sized float32 arrays, updated in place.
-    tf = by_term.data.astype(np.float32)
+    # score = idf * tf / (tf + norm), in blocks: no nnz-sized temporaries (memory at 100k).
     scores = np.repeat(idf, df)
-    scores *= tf
-    tf += norm[by_term.indices]
-    scores /= tf
-    del tf
+    for start in range(0, len(scores), _BLOCK):
+        tf = by_term.data[start:start + _BLOCK].astype(np.float32)
+        scores[start:start + _BLOCK] *= tf / (tf + norm[by_term.indices[start:start + _BLOCK]])
     model = bm25s.BM25(k1=K1, b=B)
     model.scores = {"data": scores, "indices": by_term.indices.astype(np.int32, copy=False),
                     "indptr": by_term.indptr, "num_docs": n}
@@ -164,9 +164,8 @@ def _range_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     return out
 
 
-def _save_field(folder: Path, model: bm25s.BM25, counts: sp.csr_matrix) -> None:
+def _save_model(folder: Path, model: bm25s.BM25) -> None:
     model.save(folder, show_progress=False)
-    TermCounts.save(counts, folder)
     np.save(folder / "totals.npy", model.totals, allow_pickle=False)
 
 
@@ -188,12 +187,16 @@ class LexicalIndex:
         fields, matrices = {}, {}
         for name in FIELDS:
             matrix = counts[name].merged(keep)
+            counts[name].old = None  # the previous version's rows, unmapped once merged
             if order is not None:
                 matrix = matrix[order]
             matrix, vocab = TermCounts.compact(matrix, counts[name].vocab)
+            if save_to is not None:
+                TermCounts.save(matrix, save_to / f"bm25-{name}")
             model = bm25_model(matrix, vocab)
             if save_to is not None:
-                _save_field(save_to / f"bm25-{name}", model, matrix)
+                del matrix
+                _save_model(save_to / f"bm25-{name}", model)
             else:
                 fields[name], matrices[name] = model, matrix
         return cls(fields, matrices)
@@ -226,7 +229,8 @@ class LexicalIndex:
 
     def save(self, folder: Path) -> None:
         for name, model in self.fields.items():
-            _save_field(folder / f"bm25-{name}", model, self.counts[name])
+            TermCounts.save(self.counts[name], folder / f"bm25-{name}")
+            _save_model(folder / f"bm25-{name}", model)
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
