@@ -11,7 +11,10 @@ embedding throughput) and each copy reuses the vector of the passage that is
 equal once digits are masked. Each size and system then runs in a fresh
 subprocess (peak RSS per size, model load excluded from every timing):
 build, ~100 real ALQAC questions (latency, QPS), and at the largest size the
-incremental add of one new document, embedded for real (no cache).
+incremental add of one new document, embedded for real (no cache). This
+project's build runs in one process and its serving in another (open, answer,
+then the add with the index still open, as in the bot), so each phase's peak
+RSS is its own.
 Writes bench/results/speed.json, latency_vs_size.png, memory_vs_size.png, REPORT.md.
 """
 
@@ -21,6 +24,7 @@ import argparse
 import json
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,16 +204,11 @@ def rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def reset_peak() -> None:
-    """Start a new VmHWM window (Linux clear_refs 5), so serving is measured apart from building."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
-
-
-def child(system: str, size: int, n_questions: int, add: bool) -> dict:
-    """One system at one size, in this (fresh) process."""
+def child(system: str, size: int, n_questions: int, add: bool, phase: str) -> dict:
+    """One system at one size, in this (fresh) process. "this project" runs in two phases, each
+    in its own process so each peak RSS is its own: `build`, then `serve` (open the index,
+    answer the questions, then add one document with the index still open, as the bot does
+    when an admin uploads a file)."""
     from bot.embed import Embedder
 
     laws = load_laws(BENCH / "law.json")
@@ -218,53 +217,64 @@ def child(system: str, size: int, n_questions: int, add: bool) -> dict:
     per_law = json.loads((WORK / "warm.json").read_text())["per_law"][system]
     embedder = QueryTimer(Embedder())
     after_model = rss_mb()
-    cached = CachingEmbedder(embedder, load_cache(system))
-    picked = list(copies(laws, per_law, size))
     new_law = sorted((n, i) for i, n in enumerate(per_law) if n)[len([n for n in per_law if n]) // 2][1]
-    new_doc = renumber(laws[new_law], 999)
+    new_doc = renumber(laws[new_law], 999) if add else None
     out = {"system": system, "target": size, "rss_after_model_mb": after_model}
-    with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-        if system == "this project":
-            out.update(_ours(Path(tmp), picked, cached, embedder, questions, new_doc if add else None,
-                             new_law))
+    if system == "this project":
+        folder = WORK / f"ours-{size}"
+        if phase == "build":
+            cached = CachingEmbedder(embedder, load_cache(system))
+            out.update(_ours_build(folder, list(copies(laws, per_law, size)), cached))
+            out["build_peak_rss_mb"] = rss_mb()
         else:
-            out.update(_tutorial(picked, cached, embedder, questions, new_doc if add else None))
+            out.update(_ours_serve(folder, embedder, questions, new_doc, new_law))
+            out["peak_rss_mb"] = rss_mb()
+        return out
+    cached = CachingEmbedder(embedder, load_cache(system))
+    out.update(_tutorial(list(copies(laws, per_law, size)), cached, embedder, questions, new_doc))
     out["peak_rss_mb"] = rss_mb()
     return out
 
 
-def _ours(tmp: Path, picked, cached, embedder, questions, new_doc, new_law) -> dict:
+def _ours_build(folder: Path, picked, cached) -> dict:
+    from bot.config import Settings
+    from bot.index.builder import build_index
+
+    shutil.rmtree(folder, ignore_errors=True)
+    docs = folder / "documents"
+    docs.mkdir(parents=True)
+    for copy, i, law in picked:
+        write_law(docs, copy, i, law)
+    started = time.perf_counter()
+    report = build_index(docs, folder / "index", cached, ann_threshold=Settings().ann_threshold)
+    return {"chunks": report.chunks, "documents": report.documents,
+            "build_s": round(time.perf_counter() - started, 1), "build_model_s": round(cached.model_seconds, 1),
+            "cache_hits": cached.hits, "cache_misses": cached.misses}
+
+
+def _ours_serve(folder: Path, embedder, questions, new_doc, new_law) -> dict:
     from bot.answer import build_answer
     from bot.config import Settings
     from bot.index import Index
     from bot.index.builder import build_index
     from bot.retrieve.search import Searcher
 
-    settings, docs, folder = Settings(), tmp / "documents", tmp / "index"
-    docs.mkdir()
-    for copy, i, law in picked:
-        write_law(docs, copy, i, law)
+    settings = Settings()
     started = time.perf_counter()
-    report = build_index(docs, folder, cached, ann_threshold=settings.ann_threshold)
-    seconds = time.perf_counter() - started
-    out = {"chunks": report.chunks, "documents": report.documents, "build_s": round(seconds, 1),
-           "build_model_s": round(cached.model_seconds, 1), "cache_hits": cached.hits,
-           "cache_misses": cached.misses, "build_peak_rss_mb": rss_mb()}
-    reset_peak()
-    started = time.perf_counter()
-    index = Index.open(folder, embedder.name)
-    out["open_s"] = round(time.perf_counter() - started, 2)
+    index = Index.open(folder / "index", embedder.name)
+    out = {"open_s": round(time.perf_counter() - started, 2)}
     searcher = Searcher(index, embedder, settings.dense_weight, settings.max_query_chars)
     out.update(timed_queries(lambda q: build_answer(searcher.search(q, k=8)), questions, embedder))
     out["serving_peak_rss_mb"] = rss_mb()
-    index.close()
-    if new_doc is not None:
-        write_law(docs, 999, new_law, new_doc)
+    if new_doc is not None:  # the served index stays open, as in the bot
+        write_law(folder / "documents", 999, new_law, new_doc)
         real = CachingEmbedder(embedder)  # empty cache: the new document is embedded for real
         started = time.perf_counter()
-        added = build_index(docs, folder, real, ann_threshold=settings.ann_threshold)
+        added = build_index(folder / "documents", folder / "index", real, ann_threshold=settings.ann_threshold)
         out["add_one"] = {"s": round(time.perf_counter() - started, 1), "model_s": round(real.model_seconds, 1),
                           "chunks": real.hits + real.misses, "added": added.added}
+    index.close()
+    shutil.rmtree(folder, ignore_errors=True)
     return out
 
 
@@ -302,12 +312,17 @@ def plot(data: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    for run in data["runs"]:  # the whole run's peak: the build process or the serving one
+        run["overall_peak_rss_mb"] = max(run.get("peak_rss_mb") or 0, run.get("build_peak_rss_mb") or 0)
     for name, fields, ylabel in (("latency_vs_size.png", ("median_ms", "p95_ms", "p95_ms_without_model"), "query latency (ms)"),
-                                 ("memory_vs_size.png", ("peak_rss_mb",), "peak RSS (MB)")):
+                                 ("memory_vs_size.png", ("overall_peak_rss_mb", "serving_peak_rss_mb"),
+                                  "peak RSS (MB)")):
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         for system in SYSTEMS:
             rows = [r for r in data["runs"] if r["system"] == system]
             for field in fields:
+                if all(r.get(field) is None for r in rows):
+                    continue
                 ax.plot([r["chunks"] for r in rows], [r.get(field) for r in rows], marker="o",
                         linestyle="--" if "without" in field else "-",
                         label=f"{system}, {field.replace('_ms', '').replace('_', ' ')}")
@@ -329,10 +344,11 @@ def main() -> None:
     ap.add_argument("--reuse-cache", action="store_true", help="keep the embedded base copy from a last run")
     ap.add_argument("--child", nargs=2, metavar=("SYSTEM", "SIZE"), help=argparse.SUPPRESS)
     ap.add_argument("--add", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--phase", default="build", help=argparse.SUPPRESS)
     ap.add_argument("--replot", action="store_true", help="redraw plots and report from speed.json")
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child[0], int(args.child[1]), args.questions, args.add)))
+        print(json.dumps(child(args.child[0], int(args.child[1]), args.questions, args.add, args.phase)))
         return
     if args.replot:
         data = json.loads((RESULTS / "speed.json").read_text(encoding="utf-8"))
@@ -347,9 +363,12 @@ def main() -> None:
             for system in SYSTEMS:
                 log(f"{system} at {size} chunks ...")
                 cmd = [sys.executable, __file__, "--child", system, str(size), "--questions", str(args.questions)]
-                done = subprocess.run(cmd + (["--add"] if size == max(sizes) else []), capture_output=True,
-                                      text=True, check=True)
-                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                cmd += ["--add"] if size == max(sizes) else []
+                run: dict = {}
+                for phase in (("build", "serve") if system == "this project" else ("all",)):
+                    done = subprocess.run(cmd + ["--phase", phase], capture_output=True, text=True, check=True)
+                    run.update(json.loads(done.stdout.strip().splitlines()[-1]))
+                runs.append(run)
                 log(json.dumps(runs[-1], ensure_ascii=False))
                 # Written after every run, so a long 100k run still leaves the smaller sizes behind.
                 data = {"meta": {"embedding": {s: warmed[s] for s in SYSTEMS}, "questions": args.questions,
