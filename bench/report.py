@@ -112,7 +112,10 @@ def render_speed(data: dict) -> list[str]:
              "(\"… (bản NN)\") and renumbered articles. One fresh subprocess per system and size; model "
              f"load excluded from every timing; {m['questions']} ALQAC `train.json` questions, accented, "
              "one at a time after 5 warm-up queries (QPS = sequential, one thread).",
-             f"Command: `python bench/speed.py` ({m['seconds']} s in all).", "",
+             f"Command: `{m.get('command', 'python bench/speed.py')}` ({m['seconds']} s in all"
+             + ("; the base copy's embedding, and its throughput below, come from the earlier run of "
+                "`python bench/speed.py` that embedded it on the same machine)." if m.get("reused_cache")
+                else ")."), "",
              "| system | chunks | median / p95 (ms) | without query embedding: median / p95 (ms) | QPS "
              "| build (s) | build chunks/s, model cached | build chunks/s with real embedding (est.) "
              "| peak RSS (MB) | serving peak RSS (MB) | RSS after model load (MB) |",
@@ -145,7 +148,7 @@ def render_speed(data: dict) -> list[str]:
               "Each index is then built through a caching wrapper with the `Embedder` interface that "
               "returns the vector of the passage whose text is equal once every digit run is masked, so "
               "copies reuse the base copy's vectors; a miss is embedded for real and its time is counted "
-              "(`build_model_s`). Everything else (reading, chunking, BM25, SQLite, FAISS, accent model) "
+              "(`build_model_s`). Everything else (reading, chunking, analysis, BM25, SQLite, vectors, FAISS) "
               "runs for real. \"Model cached\" throughput excludes the model time; \"with real embedding\" "
               "adds the measured per-chunk embedding time back for every chunk. The one-document add uses "
               "no cache at all. Peak RSS is `VmHWM` and includes the loaded model and torch. This project runs "

@@ -306,6 +306,12 @@ def _tutorial(picked, cached, embedder, questions, new_doc) -> dict:
     return out
 
 
+_LABELS = {"median_ms": "median", "p95_ms": "p95", "p95_ms_without_model": "p95 without query embedding",
+           "overall_peak_rss_mb": "peak (build, serve, add)", "serving_peak_rss_mb": "peak while serving"}
+_TARGETS_MS = ((50, " target p95 at 10k"), (150, " target p95 at 100k"))
+_TARGETS_MB = ((2048, " target at 100k: 2 GB"),)
+
+
 def plot(data: dict) -> None:
     import matplotlib
 
@@ -324,8 +330,12 @@ def plot(data: dict) -> None:
                 if all(r.get(field) is None for r in rows):
                     continue
                 ax.plot([r["chunks"] for r in rows], [r.get(field) for r in rows], marker="o",
-                        linestyle="--" if "without" in field else "-",
-                        label=f"{system}, {field.replace('_ms', '').replace('_', ' ')}")
+                        linestyle="--" if "without" in field or "serving" in field else "-",
+                        label=f"{system}, {_LABELS.get(field, field)}")
+        for value, text in (_TARGETS_MS if "latency" in name else _TARGETS_MB):
+            ax.axhline(value, color="grey", linewidth=0.8, linestyle=":")
+            ax.text(0.01, value, text, transform=ax.get_yaxis_transform(), fontsize=7, color="grey",
+                    va="bottom")
         ax.set_xscale("log")
         ax.set_yscale("log" if "latency" in name else "linear")
         ax.set_xlabel("chunks in the index")
@@ -372,6 +382,8 @@ def main() -> None:
                 log(json.dumps(runs[-1], ensure_ascii=False))
                 # Written after every run, so a long 100k run still leaves the smaller sizes behind.
                 data = {"meta": {"embedding": {s: warmed[s] for s in SYSTEMS}, "questions": args.questions,
+                                 "command": " ".join(["python bench/speed.py", *sys.argv[1:]]),
+                                 "reused_cache": bool(args.reuse_cache and (WORK / "warm.json").exists()),
                                  "seconds": round(time.perf_counter() - started, 1), "machine": machine()},
                         "runs": runs}
                 RESULTS.mkdir(parents=True, exist_ok=True)
