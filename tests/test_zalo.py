@@ -210,6 +210,33 @@ def test_send_errors_and_crashes_do_not_stop_the_bot(start_bot, api, monkeypatch
     assert "Điều 11" in bot.ask(USER, ND73)[0]
 
 
+def test_rate_limited_reply_is_retried_not_dropped(start_bot, api, monkeypatch, caplog):
+    """429 answers are waited out (retry_after when given, else backing off) and the reply arrives."""
+    monkeypatch.setattr(zalo, "BACKOFF_FIRST", 0.2)
+    caplog.set_level(logging.INFO, logger="bot.channels.zalo")
+    bot = start_bot()
+    bot.ask(USER, "/help")
+    start = api.mark()
+    api.fail("sendMessage", times=2, code=429, description="Too Many Requests")
+    api.say(USER, ND73)
+    api.wait(lambda: [c for c in api.called("sendMessage", start) if c.status == 200], 20)
+    sends = api.called("sendMessage", start)
+    assert [c.status for c in sends] == [429, 429, 200]
+    assert "Điều 11 Nghị định 73/2023/NĐ-CP" in sends[-1].params["text"]
+    gaps = [b.at - a.at for a, b in zip(sends, sends[1:])]
+    print(f"\ngaps between rate-limited sends: {[round(g, 2) for g in gaps]}")
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4  # backing off, not hammering
+    assert "rate-limited; retrying" in caplog.text and "sendMessage failed" not in caplog.text
+
+
+def test_retry_after_is_read_from_the_body_or_the_header():
+    assert zalo._retry_after({"parameters": {"retry_after": 3}}, None) == 3.0
+    assert zalo._retry_after({}, "2") == 2.0
+    assert zalo._retry_after({"parameters": {"retry_after": "x"}}, "1.5") == 1.5
+    assert zalo._retry_after({"parameters": []}, None) is None
+    assert zalo._retry_after({}, "-1") is None
+
+
 # --- splitting and text commands ----------------------------------------------------------
 
 def test_long_article_is_split_under_2000_at_clause_boundaries(start_bot):

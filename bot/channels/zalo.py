@@ -50,6 +50,8 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 POLL_SECONDS = 30  # long-poll timeout asked of the platform
 QUIET_FLOOR = 0.5  # an empty poll never repeats faster than this: no spinning on odd servers
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0  # seconds, doubled after each failed poll
+SEND_ATTEMPTS = 4  # a rate-limited (429) message is retried, waiting as told or backing off
+RETRY_AFTER_CAP = 30.0
 TYPING_EVERY = 4.5
 REMEMBERED = 4096  # message ids kept for de-duplication
 MAX_BODY = 1_000_000
@@ -59,9 +61,22 @@ BAD_TOKEN = {401, 403, 404}
 class ZaloError(CadreBotError):
     """A failed API call. The message names the method, never the URL (it holds the token)."""
 
-    def __init__(self, method: str, code: int | None, description: str):
+    def __init__(self, method: str, code: int | None, description: str, retry_after: float | None = None):
         super().__init__(f"Zalo Bot API báo lỗi khi gọi {method}: {code or ''} {description}".strip())
         self.code = code
+        self.retry_after = retry_after
+
+
+def _retry_after(body: dict, header: str | None) -> float | None:
+    """Seconds to wait, from `parameters.retry_after` (Bot API style) or a Retry-After header."""
+    parameters = body.get("parameters")
+    for value in (parameters.get("retry_after") if isinstance(parameters, dict) else None, header):
+        try:
+            if value is not None and float(value) >= 0:
+                return float(value)
+        except (TypeError, ValueError):
+            pass
+    return None
 
 
 class Client:
@@ -85,7 +100,8 @@ class Client:
             return body.get("result")
         body = body if isinstance(body, dict) else {}
         description = str(body.get("description") or resp.reason_phrase).replace(self._token, "***")
-        raise ZaloError(method, body.get("error_code") or resp.status_code, description)
+        raise ZaloError(method, body.get("error_code") or resp.status_code, description,
+                        _retry_after(body, resp.headers.get("Retry-After")))
 
     def close(self) -> None:
         self._http.close()
@@ -131,6 +147,7 @@ class ZaloBot:
             logging.getLogger(name).addFilter(self._redact)
         self.settings = settings
         self.client = Client(settings.zalo_api_url, token)
+        self.stopping = threading.Event()  # ends a rate-limit wait when the bot stops
         access = Access(set(settings.zalo_admin_ids), set(settings.zalo_allowed_user_ids))
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo", access)
         self.conv.files = False
@@ -195,12 +212,20 @@ class ZaloBot:
     # --- out -------------------------------------------------------------------------
 
     def send(self, chat_id: str, text: str) -> bool:
-        try:
-            self.client.call("sendMessage", {"chat_id": chat_id, "text": text})
-            return True
-        except ZaloError as exc:
-            log.warning("sendMessage failed: %s", exc)
-            return False
+        """Send one message; a 429 (too many requests) is waited out and retried, not dropped."""
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                self.client.call("sendMessage", {"chat_id": chat_id, "text": text})
+                return True
+            except ZaloError as exc:
+                if exc.code != 429 or attempt == SEND_ATTEMPTS - 1:
+                    log.warning("sendMessage failed: %s", exc)
+                    return False
+                delay = min(exc.retry_after or BACKOFF_FIRST * 2 ** attempt, RETRY_AFTER_CAP)
+                log.info("sendMessage rate-limited; retrying in %.1f s", delay)
+                if self.stopping.wait(delay):
+                    return False
+        return False
 
     def deliver(self, chat_id: str, replies: list[Reply]) -> None:
         for reply in replies:
@@ -302,6 +327,7 @@ class ZaloBot:
             server.server_close()
 
     def close(self) -> None:
+        self.stopping.set()
         self.workers.shutdown(wait=False, cancel_futures=True)
         self.jobs.shutdown(wait=False, cancel_futures=True)
         self.client.close()
