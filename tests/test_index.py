@@ -345,6 +345,38 @@ def test_incremental_build_equals_a_full_rebuild(built, tmp_path: Path, embedder
         full.close()
 
 
+def test_approximate_dense_index_past_the_threshold(tmp_path: Path, embedder) -> None:
+    """Past ANN_THRESHOLD the version stores a trained IVF index; it loads, answers and
+    is rebuilt from the carried vectors when a document is added."""
+    import faiss
+
+    docs = small_corpus(tmp_path / "docs")
+    index_dir = tmp_path / "index"
+    build_index(docs, index_dir, embedder, ann_threshold=1)
+    assert (layout.current_version(index_dir) / "dense.faiss").is_file()
+    make_pdf(docs / "nd-33.pdf", ND33_PDF)
+    report = build_index(docs, index_dir, embedder, ann_threshold=1)
+    assert report.added == ["nd-33.pdf"] and report.rebuilt is False
+    index = open_index(index_dir, embedder)
+    try:
+        assert isinstance(index.dense.index, faiss.IndexIVFFlat)
+        assert index.dense.index.ntotal == len(index) == report.chunks
+        assert index.dense.vectors.shape == (len(index), embedder.dimension)
+        hit = Searcher(index, embedder).search("hỗ trợ tiền mua áo phao cứu sinh cho kiểm lâm").hits[0]
+        assert hit.passage.source == "nd-33.pdf"
+    finally:
+        index.close()
+    # Back under the threshold: no IVF file, an exact index built at load.
+    build_index(docs, index_dir, embedder, ann_threshold=10_000, rebuild=True)
+    assert not (layout.current_version(index_dir) / "dense.faiss").exists()
+    index = open_index(index_dir, embedder)
+    try:
+        assert isinstance(index.dense.index, faiss.IndexFlatIP)
+        assert np.allclose(np.linalg.norm(index.dense.vectors, axis=1), 1.0, atol=1e-4)
+    finally:
+        index.close()
+
+
 def test_bad_files_are_skipped_with_a_reason(tmp_path: Path, embedder) -> None:
     docs = small_corpus(tmp_path / "docs")
     make_image_only_pdf(docs / "ban-quet.pdf")

@@ -52,8 +52,10 @@ class DenseIndex:
         n, dimension = vectors.shape
         if n < ann_threshold:
             return
-        nlist = int(4 * math.sqrt(n))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), nlist, faiss.METRIC_INNER_PRODUCT)
+        # FAISS wants about 39 training points per list; a tiny index gets fewer lists.
+        nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))
+        quantizer = faiss.IndexFlatIP(dimension)  # referenced here until written
+        index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
         sample = np.ascontiguousarray(vectors[np.sort(np.random.default_rng(0).choice(
             n, min(n, nlist * 40), replace=False))], dtype=np.float32)
         index.train(sample)
