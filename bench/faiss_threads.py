@@ -16,6 +16,7 @@ import time
 
 import faiss
 import numpy as np
+from timing import percentile
 
 
 def timed(index: faiss.Index, queries: np.ndarray, threads: int) -> tuple[float, float]:
@@ -26,8 +27,7 @@ def timed(index: faiss.Index, queries: np.ndarray, threads: int) -> tuple[float,
         started = time.perf_counter()
         index.search(q[None, :], 100)
         ms.append((time.perf_counter() - started) * 1000)
-    ms.sort()
-    return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
+    return statistics.median(ms), percentile(ms, 0.95)
 
 
 def main() -> None:

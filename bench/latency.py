@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bot.text import strip_diacritics  # noqa: E402
+from timing import percentile, questions as load_questions  # noqa: E402
 
 
 def cadrebot(args: list[str], env: dict, stdin: str | None = None) -> str:
@@ -32,18 +33,12 @@ def cadrebot(args: list[str], env: dict, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", default=str(ROOT / "bench" / "evalset.jsonl"))
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    questions = [json.loads(line)["question"] for line in open(args.questions, encoding="utf-8")
-                 if line.strip()]
+    questions = load_questions(args.questions)
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "DOCUMENTS_DIR": str(Path(tmp, "documents")),
                "INDEX_DIR": str(Path(tmp, "index")), "HF_HUB_OFFLINE": "1"}

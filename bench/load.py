@@ -34,7 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 from botapi import BotAPI  # noqa: E402
+from timing import percentile, questions  # noqa: E402
 
 from bot.answer import NOT_FOUND  # noqa: E402
 
@@ -42,13 +44,7 @@ FIRST_USER = 500_001  # simulated user ids (private chats: chat id = user id)
 
 
 def evalset_questions(path: Path = ROOT / "bench" / "evalset.jsonl") -> list[str]:
-    return [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return questions(path)
 
 
 def memory_kb(pid: int) -> dict[str, int]:

@@ -11,7 +11,6 @@ is built in a temporary folder first (model load and build excluded).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -27,6 +26,7 @@ from bot.index.builder import build_index  # noqa: E402
 from bot.retrieve.query import parse  # noqa: E402
 from bot.retrieve.search import Searcher, resolve  # noqa: E402
 from bot.text import strip_diacritics, words  # noqa: E402
+from timing import questions as load_questions  # noqa: E402
 
 
 def timed(fn, items, repeat: int) -> float:
@@ -45,8 +45,7 @@ def main() -> None:
     ap.add_argument("--questions", default=str(ROOT / "bench" / "evalset.jsonl"))
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
-    questions = [json.loads(line)["question"] for line in open(args.questions, encoding="utf-8")
-                 if line.strip()]
+    questions = load_questions(args.questions)
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp:
         docs = Path(tmp, "documents")

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from report import machine, write_report  # noqa: E402
+from timing import percentile  # noqa: E402
 
 from bot.evaluate.alqac import law_document  # noqa: E402
 from bot.evaluate.cases import load_laws  # noqa: E402
@@ -172,11 +173,6 @@ class QueryTimer:
             self.seconds += time.perf_counter() - started
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 1)
-
-
 def timed_queries(ask, questions: list[str], timer: QueryTimer) -> dict:
     for q in questions[:5]:  # warm-up: first-call allocations are not query latency
         ask(q)
@@ -189,10 +185,10 @@ def timed_queries(ask, questions: list[str], timer: QueryTimer) -> dict:
         ms.append((time.perf_counter() - t0) * 1000)
         rest.append(ms[-1] - timer.seconds * 1000)
     total = time.perf_counter() - started
-    return {"median_ms": round(statistics.median(ms), 1), "p95_ms": _pct(ms, 0.95),
+    return {"median_ms": round(statistics.median(ms), 1), "p95_ms": round(percentile(ms, 0.95), 1),
             "qps": round(len(ms) / total, 1), "queries": len(ms),
             "median_ms_without_model": round(statistics.median(rest), 1),
-            "p95_ms_without_model": _pct(rest, 0.95)}
+            "p95_ms_without_model": round(percentile(rest, 0.95), 1)}
 
 
 def rss_mb() -> float:

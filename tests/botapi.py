@@ -18,11 +18,10 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote
 
-from standin import LocalServer
+from standin import Call, LocalServer
 
 TOKEN = "123456:TEST-not-a-real-token"
 BOT = {"id": 99, "is_bot": True, "first_name": "Trợ lý", "username": "cadre_test_bot"}
@@ -64,15 +63,6 @@ def parse_html(text: str) -> str:
     if stack:
         raise ValueError(f"can't parse entities: can't find end tag for \"{stack[-1]}\"")
     return "".join(out)
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict
-    at: float
-    status: int = 200
-    result: object = None
 
 
 class BotAPI(LocalServer):

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Call:
+    """One API call as a stand-in received and answered it."""
+
+    method: str
+    params: dict
+    at: float
+    status: int = 200
+    result: object = None
 
 
 class LocalServer:

@@ -27,6 +27,7 @@ import pytest
 import test_telegram as tg
 import test_zalo as zl
 from botapi import BotAPI
+from conftest import Bots
 from openai_standin import StandIn
 from zaloapi import ZaloAPI
 
@@ -73,23 +74,18 @@ def work(monkeypatch) -> dict[str, int]:
 @pytest.fixture
 def bots(corpus, embedder, monkeypatch, tmp_path):
     """start(kind, **settings): a Telegram ("tg") or Zalo bot on the copied corpus and its stand-in."""
-    monkeypatch.setattr(Runtime, "embedder", property(lambda self: embedder))
-    running, servers = [], []
+    bots, servers = Bots(corpus, embedder, monkeypatch, tmp_path), []
 
     def start(kind: str, **overrides):
         api = (BotAPI if kind == "tg" else ZaloAPI)().start()
         servers.append(api)
-        values = dict(documents_dir=corpus[0], index_dir=corpus[1], journal_path=tmp_path / "journal.sqlite",
-                      rate_limit_messages=1000)
-        values.update(dict(telegram_bot_token=api.token, telegram_api_url=api.url, admin_ids=[ADMIN])
-                      if kind == "tg" else
-                      dict(zalo_bot_token=api.token, zalo_api_url=api.url, zalo_admin_ids=[f"z{ADMIN}"]))
-        bot = (tg.Bot if kind == "tg" else zl.Bot)(api, Settings(**{**values, **overrides})).start()
-        running.append(bot)
-        return bot, api
+        values = (dict(telegram_bot_token=api.token, telegram_api_url=api.url, admin_ids=[ADMIN])
+                  if kind == "tg" else
+                  dict(zalo_bot_token=api.token, zalo_api_url=api.url, zalo_admin_ids=[f"z{ADMIN}"]))
+        make = tg.Bot if kind == "tg" else zl.Bot
+        return bots.start(lambda settings: make(api, settings), {**values, **overrides}), api
     yield start
-    for bot in running:
-        bot.stop()
+    bots.stop_all()
     for api in servers:
         api.stop()
 

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from botapi import TOKEN, BotAPI, units16
+from conftest import Bots
 from pdfgen import make_image_only_pdf, make_pdf
 from typer.testing import CliRunner
 
@@ -129,19 +130,14 @@ def api():
 @pytest.fixture
 def start_bot(api, corpus, embedder, monkeypatch, tmp_path):
     """Start a bot on the module corpus (or `documents`/`index`) with settings overrides."""
-    monkeypatch.setattr(Runtime, "embedder", property(lambda self: embedder))
-    running: list[Bot] = []
+    bots = Bots(corpus, embedder, monkeypatch, tmp_path)
 
     def start(documents: Path | None = None, index: Path | None = None, **overrides) -> Bot:
         values = dict(documents_dir=documents or corpus[0], index_dir=index or corpus[1],
-                      journal_path=tmp_path / "journal.sqlite", telegram_bot_token=api.token,
-                      telegram_api_url=api.url, admin_ids=[ADMIN], rate_limit_messages=1000)
-        bot = Bot(api, Settings(**{**values, **overrides})).start()
-        running.append(bot)
-        return bot
+                      telegram_bot_token=api.token, telegram_api_url=api.url, admin_ids=[ADMIN])
+        return bots.start(lambda settings: Bot(api, settings), {**values, **overrides})
     yield start
-    for bot in running:
-        bot.stop()
+    bots.stop_all()
 
 
 def _buttons(record: dict) -> dict[str, str]:

@@ -28,6 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from botapi import BotAPI
+from conftest import Bots
 from zaloapi import TOKEN, ZaloAPI
 
 from bot.channels import zalo
@@ -110,19 +111,14 @@ def api():
 @pytest.fixture
 def start_bot(api, corpus, embedder, monkeypatch, tmp_path):
     """Start a bot on the module corpus (or `documents`/`index`) with settings overrides."""
-    monkeypatch.setattr(Runtime, "embedder", property(lambda self: embedder))
-    running: list[Bot] = []
+    bots = Bots(corpus, embedder, monkeypatch, tmp_path)
 
     def start(documents: Path | None = None, index: Path | None = None, **overrides) -> Bot:
         values = dict(documents_dir=documents or corpus[0], index_dir=index or corpus[1],
-                      journal_path=tmp_path / "journal.sqlite", zalo_bot_token=api.token,
-                      zalo_api_url=api.url, zalo_admin_ids=[ADMIN], rate_limit_messages=1000)
-        bot = Bot(api, Settings(**{**values, **overrides})).start()
-        running.append(bot)
-        return bot
+                      zalo_bot_token=api.token, zalo_api_url=api.url, zalo_admin_ids=[ADMIN])
+        return bots.start(lambda settings: Bot(api, settings), {**values, **overrides})
     yield start
-    for bot in running:
-        bot.stop()
+    bots.stop_all()
 
 
 def _journal(tmp_path: Path, sql: str) -> list[tuple]:

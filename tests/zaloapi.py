@@ -16,25 +16,15 @@ import itertools
 import json
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from standin import LocalServer
+from standin import Call, LocalServer
 
 TOKEN = "8080808080:zalo-TEST-not-a-real-token"
 BOT = {"id": "bot-7", "account_name": "bot.cadre", "account_type": "BASIC", "can_join_groups": True,
        "display_name": "TroLy"}
 LIMIT = 2000
 POLL_CAP = 0.5  # seconds a getUpdates may wait here, whatever timeout the bot asks for
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict
-    at: float
-    status: int = 200
-    result: object = None
 
 
 class ZaloAPI(LocalServer):

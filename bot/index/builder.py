@@ -31,9 +31,9 @@ from typing import Callable
 import numpy as np
 
 from bot.errors import CadreBotError, DocumentError, IndexBusy, IndexCorrupt
-from bot.index import layout, store
+from bot.index import layout, lexical, store
 from bot.index.dense import DenseIndex, write_vectors
-from bot.index.lexical import ANALYZER_VERSION, FIELDS, LexicalIndex, TermCounts, analyze
+from bot.index.lexical import ANALYZER_VERSION, FIELDS, TermCounts, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
 from bot.ingest.metadata import sidecar_path
 
@@ -290,7 +290,7 @@ def _write_backends(db: sqlite3.Connection, work: Path, carried: _Carried, new_i
     DenseIndex.write_ann(work, vectors, ann_threshold)
     del vectors
     carried.vectors = None  # unmapped: the old version's pages leave this process
-    LexicalIndex.from_counts(carried.counts, keep, order, save_to=work)
+    lexical.write(work, carried.counts, keep, order)
     np.save(work / "chunk_ids.npy", ids, allow_pickle=False)
     report.chunks = len(ids)
     report.documents = db.execute("SELECT count(*) FROM documents").fetchone()[0]

@@ -38,6 +38,12 @@ def write_vectors(path: Path, old: np.ndarray, keep: np.ndarray, new: list[np.nd
     return out
 
 
+def _add(index: faiss.Index, vectors: np.ndarray) -> None:
+    """Add (memory-mapped) vectors block by block: no full in-memory copy first."""
+    for start in range(0, len(vectors), _BLOCK):
+        index.add(np.ascontiguousarray(vectors[start:start + _BLOCK], dtype=np.float32))
+
+
 class DenseIndex:
     """FAISS index plus the vectors it was built from (row = chunk position)."""
 
@@ -60,8 +66,7 @@ class DenseIndex:
             n, min(n, nlist * 40), replace=False))], dtype=np.float32)
         index.train(sample)
         index.nprobe = max(8, nlist // 16)
-        for start in range(0, n, _BLOCK):
-            index.add(np.ascontiguousarray(vectors[start:start + _BLOCK], dtype=np.float32))
+        _add(index, vectors)
         faiss.write_index(index, str(folder / "dense.faiss"))
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +91,7 @@ class DenseIndex:
         if (folder / "dense.faiss").exists():
             return cls(faiss.read_index(str(folder / "dense.faiss")), vectors)
         index = faiss.IndexFlatIP(vectors.shape[1])
-        for start in range(0, len(vectors), _BLOCK):
-            index.add(np.ascontiguousarray(vectors[start:start + _BLOCK], dtype=np.float32))
+        _add(index, vectors)
         # The exact index holds the vectors already: read them from its own memory rather
         # than keep a second copy mapped (150 MB at 100k chunks).
         stored = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d) if index.ntotal else \

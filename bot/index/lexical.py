@@ -164,51 +164,40 @@ def _range_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     return out
 
 
-def _save_model(folder: Path, model: bm25s.BM25) -> None:
-    model.save(folder, show_progress=False)
-    np.save(folder / "totals.npy", model.totals, allow_pickle=False)
+def _merged(counts: TermCounts, keep: np.ndarray | None, order: np.ndarray | None
+            ) -> tuple[sp.csr_matrix, list[str]]:
+    """One field's counts for the new version: kept old rows, then the added ones, compacted."""
+    matrix = counts.merged(keep)
+    counts.old = None  # the previous version's rows, unmapped once merged
+    if order is not None:
+        matrix = matrix[order]
+    return TermCounts.compact(matrix, counts.vocab)
+
+
+def write(folder: Path, counts: dict[str, TermCounts], keep: np.ndarray | None = None,
+          order: np.ndarray | None = None) -> None:
+    """The builder's path: each field's counts and bm25s model written, one field in memory at a time."""
+    for name in FIELDS:
+        target = folder / f"bm25-{name}"
+        matrix, vocab = _merged(counts[name], keep, order)
+        TermCounts.save(matrix, target)
+        model = bm25_model(matrix, vocab)
+        del matrix
+        model.save(target, show_progress=False)
+        np.save(target / "totals.npy", model.totals, allow_pickle=False)
 
 
 class LexicalIndex:
     """One BM25 index per field; scores are full vectors over chunk positions."""
 
-    def __init__(self, fields: dict[str, bm25s.BM25], counts: dict[str, sp.csr_matrix] | None = None):
+    def __init__(self, fields: dict[str, bm25s.BM25]):
         self.fields = fields
-        self.counts = counts or {}  # kept when built, for save()
 
     @classmethod
     def from_counts(cls, counts: dict[str, TermCounts], keep: np.ndarray | None = None,
-                    order: np.ndarray | None = None, save_to: Path | None = None) -> "LexicalIndex":
-        """The index over the kept old rows plus the added ones (rows permuted by `order`).
-
-        With `save_to`, each field is written and dropped as soon as it is built (the
-        builder's path: one field's matrices in memory at a time), and nothing is kept.
-        """
-        fields, matrices = {}, {}
-        for name in FIELDS:
-            matrix = counts[name].merged(keep)
-            counts[name].old = None  # the previous version's rows, unmapped once merged
-            if order is not None:
-                matrix = matrix[order]
-            matrix, vocab = TermCounts.compact(matrix, counts[name].vocab)
-            if save_to is not None:
-                TermCounts.save(matrix, save_to / f"bm25-{name}")
-            model = bm25_model(matrix, vocab)
-            if save_to is not None:
-                del matrix
-                _save_model(save_to / f"bm25-{name}", model)
-            else:
-                fields[name], matrices[name] = model, matrix
-        return cls(fields, matrices)
-
-    @classmethod
-    def build(cls, token_dicts: list[dict[str, list[str]]]) -> "LexicalIndex":
-        """A fresh index from analyzer output (tests, evaluation)."""
-        counts = {name: TermCounts() for name in FIELDS}
-        for tokens in token_dicts:
-            for name in FIELDS:
-                counts[name].add(tokens.get(name, []))
-        return cls.from_counts(counts)
+                    order: np.ndarray | None = None) -> "LexicalIndex":
+        """In memory, the index `write` would save (kept old rows, then the added ones)."""
+        return cls({name: bm25_model(*_merged(counts[name], keep, order)) for name in FIELDS})
 
     def scores(self, field: str, tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for these tokens (unknown tokens ignored)."""
@@ -226,11 +215,6 @@ class LexicalIndex:
         """Term ids and occurrences of every term in the whole field (the accent model's counts)."""
         model = self.fields[field]
         return model.vocab_dict, model.totals
-
-    def save(self, folder: Path) -> None:
-        for name, model in self.fields.items():
-            TermCounts.save(self.counts[name], folder / f"bm25-{name}")
-            _save_model(folder / f"bm25-{name}", model)
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
