@@ -124,20 +124,6 @@ class BotAPI(LocalServer):
             params[key] = int(params[key])
         return params
 
-    def _json(self, request, status: int, payload: dict) -> None:
-        self._respond(request, status, json.dumps(payload, ensure_ascii=False).encode(), "application/json")
-
-    @staticmethod
-    def _respond(request, status: int, body: bytes, content_type: str) -> None:
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", content_type)
-            request.send_header("Content-Length", str(len(body)))
-            request.end_headers()
-            request.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the bot stopped mid long poll
-            pass
-
     # --- methods ------------------------------------------------------------------------
 
     def _unknown(self, params):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +39,20 @@ class LocalServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _json(self, request, status: int, payload: dict) -> None:
+        self._respond(request, status, json.dumps(payload, ensure_ascii=False).encode(), "application/json")
+
+    @staticmethod
+    def _respond(request, status: int, body: bytes, content_type: str) -> None:
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", content_type)
+            request.send_header("Content-Length", str(len(body)))
+            request.end_headers()
+            request.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the bot stopped mid long poll
+            pass
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
         raise NotImplementedError

@@ -69,18 +69,6 @@ class ZaloAPI(LocalServer):
         # The platform answers errors with HTTP 200 and the code in the body; a 5xx is a real HTTP error.
         self._json(request, status if status >= 500 else 200, payload)
 
-    @staticmethod
-    def _json(request, status: int, payload: dict) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(body)))
-            request.end_headers()
-            request.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the bot stopped mid long poll
-            pass
-
     # --- methods ------------------------------------------------------------------------
 
     def _unknown(self, params):
