@@ -71,9 +71,10 @@ def _do_index(rt: Runtime, rebuild: bool, quiet: bool):
     def progress(stage: str, done: int, total: int) -> None:
         if quiet:
             return
-        label = {"read": "Đọc văn bản", "embed": "Tính vector"}[stage]
+        label = {"read": "Đọc văn bản", "ocr": "OCR bản quét (trang)", "embed": "Tính vector"}[stage]
         bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=label, unit="mục",
                                                               file=sys.stderr, leave=False))
+        bar.total = total  # each scanned document counts its own pages
         bar.n = done
         bar.refresh()
 

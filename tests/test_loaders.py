@@ -69,7 +69,8 @@ def test_unsupported_suffix_named_in_reason(tmp_path: Path) -> None:
     with pytest.raises(DocumentError) as excinfo:
         load_document(path)
     assert reason(excinfo) == (
-        "Định dạng .exe không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML)"
+        "Định dạng .exe không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML, "
+        "ảnh quét PNG, JPG, TIFF)"
     )
 
 
@@ -142,11 +143,11 @@ def test_pdf_encrypted_with_empty_user_password_opens(tmp_path: Path) -> None:
     assert loaded.text.startswith("Điều 11. Biện pháp bảo vệ cán bộ")
 
 
-def test_image_only_pdf_needs_ocr(tmp_path: Path) -> None:
+def test_image_only_pdf_without_words_refused(tmp_path: Path) -> None:
     path = make_image_only_pdf(tmp_path / "scan.pdf", pages=2)
     with pytest.raises(DocumentError) as excinfo:
         load_document(path)
-    assert reason(excinfo) == "PDF không có lớp chữ (bản quét) — cần OCR trước khi đưa vào"
+    assert reason(excinfo) == "PDF là bản quét nhưng OCR không nhận ra chữ nào (trang trắng hoặc ảnh quá mờ)"
 
 
 @pytest.mark.parametrize("keep", [0.1, 0.5, 0.9])

@@ -284,7 +284,7 @@ def test_uploads_are_checked_before_download_and_unreadable_ones_not_kept(start_
     start = api.mark()
     api.send_document(ADMIN, "ban-scan.pdf", scan.read_bytes())
     api.wait(lambda: api.sent(ADMIN, start) and "❌" in api.sent(ADMIN, start)[0]["text"], 60)
-    assert "cần OCR" in api.sent(ADMIN, start)[0]["text"]
+    assert "OCR không nhận ra chữ nào" in api.sent(ADMIN, start)[0]["text"]
     assert not (docs / "ban-scan.pdf").exists()
     assert "Kho hiện có 12 văn bản" in bot.ask(USER, "/start")[0]["text"]
 

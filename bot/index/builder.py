@@ -36,8 +36,10 @@ from bot.index.dense import DenseIndex, write_vectors
 from bot.index.lexical import ANALYZER_VERSION, FIELDS, TermCounts, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
 from bot.ingest.metadata import sidecar_path
+from bot.ingest.ocr import OcrOptions
 
 log = logging.getLogger(__name__)
+OCR_CACHE = "ocr-cache"  # index/ocr-cache/<sha256>.json: Tesseract's text per scanned file
 
 
 @dataclass
@@ -126,7 +128,9 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
                 progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
     """Bring the index in line with the documents folder and publish it atomically.
 
-    `progress(stage, done, total)` is called as documents are read and embedded.
+    `progress(stage, done, total)` is called as documents are read ("read"), scanned
+    pages OCR'd ("ocr") and passages embedded ("embed"). OCR text is cached in
+    `index_dir/ocr-cache`, outside the versions, so no build OCRs a file twice.
     """
     started = time.perf_counter()
     if not documents_dir.is_dir():
@@ -140,8 +144,9 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
         report.rebuilt = config is None
         work = layout.new_version_dir(index_dir)
         try:
+            ocr = OcrOptions(index_dir / OCR_CACHE, progress)
             changed = _build_version(work, previous if config else None, documents_dir, embedder,
-                                     ann_threshold, report, progress, max_document_mb)
+                                     ann_threshold, report, progress, max_document_mb, ocr)
         except BaseException:
             # A failed build leaves nothing behind; the published version is untouched.
             shutil.rmtree(work, ignore_errors=True)
@@ -188,7 +193,7 @@ class _Carried:
 
 def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
                    ann_threshold: int, report: BuildReport, progress,
-                   max_document_mb: float | None = None) -> bool:
+                   max_document_mb: float | None = None, ocr: OcrOptions | None = None) -> bool:
     """Fill `work` from `previous` (when reusable) plus the changes; False when there were none."""
     db_path = work / "meta.sqlite"
     if previous is not None:
@@ -197,7 +202,7 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
     db = store.connect(db_path)
     try:
         new_ids, new_vectors = _apply_changes(db, documents_dir, embedder, report, progress,
-                                              carried.counts, max_document_mb)
+                                              carried.counts, max_document_mb, ocr)
         if previous is not None and not report.changed:
             return False
         _write_backends(db, work, carried, new_ids, new_vectors, ann_threshold, report)
@@ -208,7 +213,8 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
 
 def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report: BuildReport,
                    progress, counts: dict[str, TermCounts],
-                   max_document_mb: float | None = None) -> tuple[list[int], list[np.ndarray]]:
+                   max_document_mb: float | None = None,
+                   ocr: OcrOptions | None = None) -> tuple[list[int], list[np.ndarray]]:
     """Delete removed documents, insert new and changed ones; their chunk ids and vectors."""
     known = {d.source: d for d in store.documents(db)}
     files = list_documents(documents_dir)
@@ -230,7 +236,7 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report
             report.unchanged.append(source)
             continue
         try:
-            prepared = prepare(path, source, max_document_mb)
+            prepared = prepare(path, source, max_document_mb, ocr)
         except DocumentError as exc:
             # An unreadable new version never erases the old one from the index.
             report.skipped[source] = str(exc)

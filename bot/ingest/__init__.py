@@ -1,6 +1,8 @@
-"""Ingestion: turn admin-supplied files (PDF, DOCX, TXT, MD, HTML) into cited chunks.
+"""Ingestion: turn admin-supplied files (PDF, DOCX, TXT, MD, HTML, scans) into cited chunks.
 
     loaders.py   file -> NFC text (or a DocumentError with the reason)
+    ocr.py       scanned PDF pages and images -> text (Tesseract, cached by file hash)
+    ocr_fix.py   Tesseract's hat and tone mark errors corrected
     clean.py     web noise out of news pages
     metadata.py  sidecar JSON, or number/type/date/issuer read from the text
     chunker.py   Phần/Chương/Mục/Điều/Khoản/Điểm -> chunks
@@ -19,6 +21,7 @@ from bot.ingest.chunker import CHUNKER_VERSION, Chunk, chunk_document  # noqa: F
 from bot.ingest.clean import clean_web_text
 from bot.ingest.files import is_clean_name, shown_name
 from bot.ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from bot.ingest.ocr import OcrOptions
 from bot.ingest.metadata import (NEWS, SIDECAR_SUFFIX, DocumentMeta, read_sidecar, resolve_metadata,
                                  sidecar_path)
 
@@ -78,7 +81,7 @@ def _checked_sidecar(path: Path) -> dict:
     escape of half a surrogate pair cannot be stored in SQLite.
     """
     sidecar = read_sidecar(path)
-    kinds = {"complete": bool, "extra": dict}
+    kinds = {"complete": bool, "ocr": bool, "extra": dict}
     wrong = sorted(k for k, v in sidecar.items() if k in _META_FIELDS and v is not None
                    and not isinstance(v, kinds.get(k, str)))
     name = sidecar_path(path).name
@@ -92,21 +95,24 @@ def _checked_sidecar(path: Path) -> dict:
     return sidecar
 
 
-def prepare(path: Path, source: str, max_mb: float | None = None) -> Prepared:
+def prepare(path: Path, source: str, max_mb: float | None = None,
+            ocr: OcrOptions | None = None) -> Prepared:
     """Load, clean, describe and split one file. Raises DocumentError when unusable.
 
-    `max_mb` overrides the loader's size limit (MAX_DOCUMENT_MB).
+    `max_mb` overrides the loader's size limit (MAX_DOCUMENT_MB); `ocr` gives
+    scans their OCR cache and progress callback.
     """
     depth = max(1, len(Path(source).parts))  # the name and its folders inside documents/
     if not all(is_clean_name(part) for part in path.parts[-depth:]):
         raise DocumentError("Tên tệp có ký tự điều khiển hoặc không phải UTF-8; "
                             "hãy đổi tên tệp (chỉ dùng chữ, số, dấu gạch) rồi lập chỉ mục lại")
-    loaded = load_document(path, max_mb)
+    loaded = load_document(path, max_mb, ocr)
     sidecar = _checked_sidecar(path)
     news = sidecar.get("type") == NEWS or (
         "type" not in sidecar and bool(_NEWS_FOLDERS & set(Path(source).parts[:-1])))
     text = clean_web_text(loaded.text) if news or loaded.format == "html" else loaded.text
     meta = resolve_metadata(text, sidecar, news=news)
+    meta.ocr = meta.ocr or loaded.ocr  # the contract: set whenever the loader used OCR
     chunks = chunk_document(text, title=meta.title)
     if not chunks:
         raise DocumentError("Không tìm thấy nội dung chữ nào để lập chỉ mục")

@@ -23,15 +23,18 @@ from docx.table import Table
 from pypdf import PdfReader
 
 from bot.errors import DocumentError
+from bot.ingest import ocr as scans
+from bot.ingest.ocr_fix import correct_ocr
 from bot.text import nfc
 
-SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm") + scans.IMAGE_SUFFIXES
 MAX_DOCUMENT_MB = 50  # a larger file is refused before it is read into memory
 MAX_PDF_PAGES = 2000  # a PDF with more pages is refused, not read
 MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
 MAX_DOCX_RATIO = 100  # real DOCX compress ~5-20x; zip bombs compress ~1000x
 
 _ZIP_BOMB = "DOCX bất thường (giải nén quá lớn), có thể là zip bomb"
+_BLANK_SCAN = "PDF là bản quét nhưng OCR không nhận ra chữ nào (trang trắng hoặc ảnh quá mờ)"
 _NOT_TEXT = "Tệp văn bản không đọc được: không phải UTF-8, UTF-16 hay Windows-1258"
 _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # C0/C1 controls except \t and \n, DEL, and stray BOMs inside the text.
@@ -48,15 +51,18 @@ _HTML_BLOCKS = ["p", "div", "br", "li", "tr", "table", "ul", "ol", "dl", "dt", "
 @dataclass
 class Loaded:
     text: str  # NFC, "\n"-separated lines, no NUL/control chars except \n and \t
-    format: str  # "pdf" | "docx" | "txt" | "md" | "html"
+    format: str  # "pdf" | "docx" | "txt" | "md" | "html" | "image"
     pages: int | None  # page count for PDFs, else None
     warnings: list[str] = field(default_factory=list)  # Vietnamese, for the admin
+    ocr: bool = False  # some text was read by OCR from a scan: citations must say so
 
 
-def load_document(path: Path, max_mb: float | None = None) -> Loaded:
+def load_document(path: Path, max_mb: float | None = None,
+                  ocr: scans.OcrOptions | None = None) -> Loaded:
     """Read `path` by its suffix; raise `DocumentError` when it cannot be used.
 
     Files over `max_mb` (default MAX_DOCUMENT_MB) are refused by their size alone.
+    Scans (PDF pages without text, images) are read by OCR with `ocr`'s cache and progress.
     """
     path = Path(path)
     limit = MAX_DOCUMENT_MB if max_mb is None else max_mb
@@ -64,7 +70,8 @@ def load_document(path: Path, max_mb: float | None = None) -> Loaded:
     if suffix not in SUPPORTED_SUFFIXES:
         shown = suffix or "(không có đuôi)"
         raise DocumentError(
-            f"Định dạng {shown} không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML)"
+            f"Định dạng {shown} không được hỗ trợ (chỉ nhận PDF, DOCX, TXT, MD, HTML, "
+            "ảnh quét PNG, JPG, TIFF)"
         )
     try:
         size = path.stat().st_size
@@ -76,7 +83,9 @@ def load_document(path: Path, max_mb: float | None = None) -> Loaded:
     if not raw:
         raise DocumentError("Tệp rỗng (0 byte)")
     if suffix == ".pdf":
-        loaded = _load_pdf(raw)
+        loaded = _load_pdf(raw, ocr)
+    elif suffix in scans.IMAGE_SUFFIXES:
+        loaded = _load_image(raw, ocr)
     elif suffix == ".docx":
         loaded = _load_docx(raw)
     elif suffix in (".html", ".htm"):
@@ -94,7 +103,7 @@ def _clean(text: str) -> str:
     return nfc(_CONTROL.sub("", _LINE_BREAKS.sub("\n", text)))
 
 
-def _load_pdf(raw: bytes) -> Loaded:
+def _load_pdf(raw: bytes, ocr: scans.OcrOptions | None = None) -> Loaded:
     # Readers (Acrobat, pypdf) accept junk before the header in the first 1 KB.
     if b"%PDF-" not in raw[:1024]:
         raise DocumentError("Tệp không phải PDF thật (nội dung không khớp đuôi .pdf)")
@@ -130,14 +139,47 @@ def _load_pdf(raw: bytes) -> Loaded:
         texts.append(text)
     if pages == 0 or len(failed) == pages:
         raise DocumentError("PDF bị hỏng, không đọc được: không có trang nào đọc được")
-    if not any(t.strip() for t in texts):
-        raise DocumentError("PDF không có lớp chữ (bản quét) — cần OCR trước khi đưa vào")
+    read, unread = _ocr_pdf_pages(raw, texts, empty, ocr)
     # One warning per kind, pages as ranges: a PDF with 1,500 blank pages says so in one line.
     warnings = [f"Trang {_ranges(numbers)} {what}" for numbers, what in (
-        (failed, "bị hỏng, không đọc được chữ"), (empty, "không có chữ (có thể là ảnh quét)"))
-        if numbers]
+        (failed, "bị hỏng, không đọc được chữ"), (read, "là ảnh quét, đọc bằng OCR: cần đối chiếu bản gốc"),
+        (unread, "không có chữ (có thể là ảnh quét)")) if numbers]
+    if unread and scans.missing():
+        warnings.append(f"Không OCR được: {scans.missing()}")
     # No de-hyphenation: Vietnamese syllables are short and rarely split.
-    return Loaded("\n".join(texts), "pdf", pages, warnings)
+    return Loaded("\n".join(texts), "pdf", pages, warnings, ocr=bool(read))
+
+
+def _ocr_pdf_pages(raw: bytes, texts: list[str], empty: list[int],
+                   ocr: scans.OcrOptions | None) -> tuple[list[int], list[int]]:
+    """OCR the pages without a text layer into `texts`; (pages read, pages still empty).
+
+    A PDF that is all scan cannot be used without OCR (DocumentError saying what
+    to install); a few scanned pages in a text PDF only cost a warning.
+    """
+    if not empty:
+        return [], []
+    if not any(t.strip() for t in texts):
+        scans.require()
+    elif scans.missing():
+        return [], empty
+    found = scans.ocr_pdf(raw, [n - 1 for n in empty], ocr)
+    read = [n for n in empty if found[n - 1].strip()]
+    if not read and not any(t.strip() for t in texts):
+        raise DocumentError(_BLANK_SCAN)
+    for n in read:
+        texts[n - 1] = correct_ocr(found[n - 1])
+    return read, [n for n in empty if n not in read]
+
+
+def _load_image(raw: bytes, ocr: scans.OcrOptions | None) -> Loaded:
+    """A scanned page (or a multi-page TIFF), read by OCR."""
+    scans.require()
+    frames = scans.ocr_image(raw, ocr)
+    if not any(f.strip() for f in frames):
+        raise DocumentError("Không nhận dạng được chữ nào trong ảnh")
+    warnings = ["Văn bản đọc bằng OCR từ ảnh quét: cần đối chiếu bản gốc"]
+    return Loaded("\n".join(correct_ocr(f) for f in frames), "image", len(frames), warnings, ocr=True)
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -40,6 +40,7 @@ class DocumentMeta:
     complete: bool = True  # False: the shipped text is an excerpt
     status: str = ""  # free text: amended by..., replaced by...
     valid_until: str | None = None  # ISO date from which it no longer applies
+    ocr: bool = False  # the text was read by OCR from a scan: cite with "check the original"
     articles_present: str | None = None
     source: str | None = None
     extra: dict = field(default_factory=dict)
