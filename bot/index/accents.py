@@ -47,7 +47,11 @@ class AccentModel:
     @classmethod
     def train(cls, token_lists) -> "AccentModel":
         """Count from analyzer token lists (syllables, and bigrams written "a_b")."""
-        counts = Counter(t for tokens in token_lists for t in tokens)
+        return cls.from_counts(Counter(t for tokens in token_lists for t in tokens))
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, int]) -> "AccentModel":
+        """From token counts (syllables, and bigrams written "a_b")."""
         return cls({t: i for i, t in enumerate(counts)}, np.array(list(counts.values()), np.int64))
 
     def count(self, token: str) -> int:
@@ -72,16 +76,25 @@ class AccentModel:
 
         Syllables in `keep` (e.g. abbreviations typed in capitals) stay as they are.
         """
-        if not syllables:
+        return self.decode([self._candidates(s, keep) for s in syllables])
+
+    def decode(self, columns: list[list[str]], bonus=None) -> list[str]:
+        """The likeliest path through one candidate list per position (Viterbi).
+
+        `bonus(i, word)` adds log-weight to a candidate (OCR correction favours
+        the syllable as read); without it, only the bigram model decides.
+        """
+        if not columns:
             return []
-        columns = [self._candidates(s, keep) for s in syllables]
+        bonus = bonus or (lambda i, word: 0.0)
         # best[i][w] = (log probability of the best path ending in w, previous word)
-        best = [{w: (self._logp(None, w), None) for w in columns[0]}]
-        for column in columns[1:]:
+        best = [{w: (self._logp(None, w) + bonus(0, w), None) for w in columns[0]}]
+        for i, column in enumerate(columns[1:], start=1):
             step = {}
             for word in column:
-                step[word] = max(((score + self._logp(prev, word), prev)
-                                  for prev, (score, _) in best[-1].items()), key=lambda t: t[0])
+                score, prev = max(((score + self._logp(prev, word), prev)
+                                   for prev, (score, _) in best[-1].items()), key=lambda t: t[0])
+                step[word] = (score + bonus(i, word), prev)
             best.append(step)
         word = max(best[-1], key=lambda w: best[-1][w][0])
         out = [word]
