@@ -21,6 +21,7 @@ corpus's; punctuation, numbers and line breaks are never touched.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
@@ -28,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.index.accents import AccentModel
-from bot.text import TONE_MARKS, WORD, fold, nfc, strip_diacritics
+from bot.text import TONE_MARKS, WORD, fold, nfc, normalize_tones, strip_diacritics
 
 COUNTS = Path(__file__).with_name("ocr_counts.json")
 # Keeping a well-formed syllable as read is worth this much log-probability: a
@@ -70,13 +71,13 @@ def is_syllable(word: str) -> bool:
         if not base.startswith(onset):
             continue
         rhyme = base[len(onset):]
-        if onset == "gi" and rhyme[:1] not in ("", "a", "ă", "â", "e", "ê", "o", "ô", "ơ", "u", "ư"):
-            rhyme = "i" + rhyme  # gìn, giếng: the i is the rhyme's
-        if rhyme not in _RHYMES and not (onset == "gi" and rhyme == ""):
+        if onset == "gi" and rhyme not in _RHYMES:
+            rhyme = "i" + rhyme  # gì, gìn, giếng: the i is also the rhyme's
+        if rhyme not in _RHYMES:
             continue
         if onset in ("k", "gh", "ngh") and not rhyme.startswith(_FRONT):
             continue
-        if onset in ("c", "g", "ng") and rhyme.startswith(_FRONT) and onset != "gi":
+        if onset in ("c", "g", "ng") and rhyme.startswith(_FRONT):
             continue
         if rhyme.endswith(_STOPS) and (not tones or tones[0] not in _STOP_TONES):
             continue
@@ -151,3 +152,18 @@ def _fix_numbers(text: str) -> str:
         token = match.group(0)
         return token.translate(_DIGIT_LOOKALIKES) if _NUMBERISH.fullmatch(token) else token
     return WORD.sub(fix, text)
+
+
+def syllable_accuracy(reference: str, text: str) -> dict:
+    """Share of the reference's syllables (words, numbers) that `text` has right, in order.
+
+    The two are aligned (difflib) so a missed or extra word costs one syllable,
+    not the rest of the page; tone-mark placement style (hoà/hòa) is no error.
+    """
+    ref = [normalize_tones(w) for w in WORD.findall(nfc(reference))]
+    got = [normalize_tones(w) for w in WORD.findall(nfc(text))]
+    matcher = difflib.SequenceMatcher(None, ref, got, autojunk=False)
+    right = sum(block.size for block in matcher.get_matching_blocks())
+    wrong = [(" ".join(ref[i1:i2]), " ".join(got[j1:j2]))
+             for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal"]
+    return {"syllables": len(ref), "accuracy": round(right / max(1, len(ref)), 4), "wrong": wrong}
