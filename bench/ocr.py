@@ -32,8 +32,8 @@ from bot.index.builder import OCR_CACHE, build_index  # noqa: E402
 from bot.ingest.ocr_fix import correct_ocr, syllable_accuracy  # noqa: E402
 
 # ../shared beside the checkout (a worktree sits one level deeper), as bench/alqac.py finds ALQAC.
-SCAN = next((root / "shared/corpus/scans/luat-can-bo-cong-chuc-80-2025.pdf" for root in REPO.parents[:2]
-             if (root / "shared/corpus/scans").is_dir()), REPO.parent / "shared/corpus/scans/luat-can-bo-cong-chuc-80-2025.pdf")
+_SCAN = "shared/corpus/scans/luat-can-bo-cong-chuc-80-2025.pdf"
+SCAN = next((root / _SCAN for root in REPO.parents[:2] if (root / _SCAN).exists()), REPO.parent / _SCAN)
 PROOFREAD = REPO / "tests" / "data" / "ocr"
 RESULTS = REPO / "bench" / "results" / "ocr.json"
 ARTICLES = 45

@@ -139,37 +139,38 @@ def _load_pdf(raw: bytes, ocr: scans.OcrOptions | None = None) -> Loaded:
         texts.append(text)
     if pages == 0 or len(failed) == pages:
         raise DocumentError("PDF bị hỏng, không đọc được: không có trang nào đọc được")
-    read, unread = _ocr_pdf_pages(raw, texts, empty, ocr)
+    read, unread, cannot = _ocr_pdf_pages(raw, texts, empty, ocr)
     # One warning per kind, pages as ranges: a PDF with 1,500 blank pages says so in one line.
     warnings = [f"Trang {_ranges(numbers)} {what}" for numbers, what in (
         (failed, "bị hỏng, không đọc được chữ"), (read, "là ảnh quét, đọc bằng OCR: cần đối chiếu bản gốc"),
         (unread, "không có chữ (có thể là ảnh quét)")) if numbers]
-    if unread and scans.missing():
-        warnings.append(f"Không OCR được: {scans.missing()}")
+    if cannot:
+        warnings.append(f"Không OCR được: {cannot}")
     # No de-hyphenation: Vietnamese syllables are short and rarely split.
     return Loaded("\n".join(texts), "pdf", pages, warnings, ocr=bool(read))
 
 
 def _ocr_pdf_pages(raw: bytes, texts: list[str], empty: list[int],
-                   ocr: scans.OcrOptions | None) -> tuple[list[int], list[int]]:
-    """OCR the pages without a text layer into `texts`; (pages read, pages still empty).
+                   ocr: scans.OcrOptions | None) -> tuple[list[int], list[int], str | None]:
+    """OCR the pages without a text layer into `texts`: (pages read, pages still empty,
+    why OCR cannot run here).
 
     A PDF that is all scan cannot be used without OCR (DocumentError saying what
     to install); a few scanned pages in a text PDF only cost a warning.
     """
     if not empty:
-        return [], []
+        return [], [], None
     if not any(t.strip() for t in texts):
         scans.require()
-    elif scans.missing():
-        return [], empty
+    elif cannot := scans.missing():
+        return [], empty, cannot
     found = scans.ocr_pdf(raw, [n - 1 for n in empty], ocr)
     read = [n for n in empty if found[n - 1].strip()]
     if not read and not any(t.strip() for t in texts):
         raise DocumentError(_BLANK_SCAN)
     for n in read:
         texts[n - 1] = correct_ocr(found[n - 1])
-    return read, [n for n in empty if n not in read]
+    return read, [n for n in empty if n not in read], None
 
 
 def _load_image(raw: bytes, ocr: scans.OcrOptions | None) -> Loaded:
