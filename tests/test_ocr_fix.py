@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.ocr import ocr_pdf
-from bot.ingest.ocr_fix import correct_ocr, is_syllable, syllable_accuracy
+from bot.ingest.ocr_fix import correct_ocr, is_syllable, page_text, syllable_accuracy
 
 DATA = Path(__file__).parent / "data" / "ocr"
 SCAN = DATA / "luat-80-2025-trang-3-9-15-18.pdf"
@@ -47,6 +47,11 @@ def test_typical_tesseract_errors_are_corrected(read: str, meant: str) -> None:
 ])
 def test_right_text_is_left_alone(text: str) -> None:
     assert correct_ocr(text) == text
+
+
+def test_the_printed_page_number_is_dropped_and_nothing_else() -> None:
+    assert page_text("l5\n\na) Phải chấp hành quyết định\n") == "\na) Phải chấp hành quyết định\n"
+    assert page_text("3. Cơ quan sử dụng\n15\n") == "3. Cơ quan sử dụng\n15\n"  # a clause, and a later line
 
 
 def test_proofread_pages_are_left_almost_untouched() -> None:

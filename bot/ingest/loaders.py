@@ -24,7 +24,7 @@ from pypdf import PdfReader
 
 from bot.errors import DocumentError
 from bot.ingest import ocr as scans
-from bot.ingest.ocr_fix import correct_ocr
+from bot.ingest.ocr_fix import page_text
 from bot.text import nfc
 
 SUPPORTED_SUFFIXES = (".pdf", ".docx", ".txt", ".md", ".html", ".htm") + scans.IMAGE_SUFFIXES
@@ -169,7 +169,7 @@ def _ocr_pdf_pages(raw: bytes, texts: list[str], empty: list[int],
     if not read and not any(t.strip() for t in texts):
         raise DocumentError(_BLANK_SCAN)
     for n in read:
-        texts[n - 1] = correct_ocr(found[n - 1])
+        texts[n - 1] = page_text(found[n - 1])
     return read, [n for n in empty if n not in read], None
 
 
@@ -180,7 +180,7 @@ def _load_image(raw: bytes, ocr: scans.OcrOptions | None) -> Loaded:
     if not any(f.strip() for f in frames):
         raise DocumentError("Không nhận dạng được chữ nào trong ảnh")
     warnings = ["Văn bản đọc bằng OCR từ ảnh quét: cần đối chiếu bản gốc"]
-    return Loaded("\n".join(correct_ocr(f) for f in frames), "image", len(frames), warnings, ocr=True)
+    return Loaded("\n".join(page_text(f) for f in frames), "image", len(frames), warnings, ocr=True)
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -58,6 +58,7 @@ _STOP_TONES = frozenset({"\u0301", "\u0323"})
 _FRONT = ("i", "e", "ê", "y")  # k, gh, ngh spell /k ɣ ŋ/ before these; c, g, ng elsewhere
 _DIGIT_LOOKALIKES = str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0", "o": "0"})
 _NUMBERISH = re.compile(r"(?=.*\d)[\dlI|Oo]+")
+_PAGE_NUMBER = re.compile(r"\s*-?\s*\d{1,3}\s*-?\s*")
 
 
 def is_syllable(word: str) -> bool:
@@ -90,6 +91,19 @@ def default_model() -> AccentModel:
     """The syllable model counted from the shipped texts (loaded once)."""
     counts = json.loads(COUNTS.read_text(encoding="utf-8"))["counts"]
     return AccentModel.from_counts(counts)
+
+
+def page_text(raw: str) -> str:
+    """One page as Tesseract read it, made text: marks corrected, the printed page number dropped.
+
+    The number a scanned page carries at its top ("15", read "l5") is no part of
+    the law; left in, it would sit inside whatever article runs across the page.
+    """
+    lines = correct_ocr(raw).split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and _PAGE_NUMBER.fullmatch(lines[first]):
+        del lines[first]
+    return "\n".join(lines)
 
 
 def correct_ocr(text: str, model: AccentModel | None = None) -> str:
