@@ -35,6 +35,7 @@ import shutil
 import threading
 import warnings
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,8 +155,7 @@ def _recognise(images: Iterator[object], total: int, options: OcrOptions) -> lis
     """OCR `total` images in parallel, in order, reporting ("ocr", done, total)."""
     import pytesseract
 
-    # Read by the tesseract subprocesses pytesseract starts (it passes os.environ).
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    pytesseract.pytesseract.environ = _ONE_THREAD
     workers = options.workers or os.cpu_count() or 1
     progress = options.progress or (lambda *_: None)
     lock = threading.Lock()
@@ -183,6 +183,26 @@ def _recognise(images: Iterator[object], total: int, options: OcrOptions) -> lis
                 results.append(pending.popleft().result())
         results += [future.result() for future in pending]
     return results
+
+
+class _OneThreadEnviron(Mapping):
+    """os.environ as it is now, plus OMP_THREAD_LIMIT=1: what tesseract subprocesses get.
+
+    pytesseract hands its module-level `environ` to Popen. Setting the variable
+    in os.environ instead would also reach torch's OpenMP and every later child.
+    """
+
+    def __getitem__(self, key: str) -> str:
+        return "1" if key == "OMP_THREAD_LIMIT" else os.environ[key]
+
+    def __iter__(self):
+        return iter({**os.environ, "OMP_THREAD_LIMIT": "1"})
+
+    def __len__(self) -> int:
+        return len({**os.environ, "OMP_THREAD_LIMIT": "1"})
+
+
+_ONE_THREAD = _OneThreadEnviron()
 
 
 def _read_cache(path: Path | None) -> dict[int, str]:
