@@ -157,7 +157,8 @@ def test_a_text_pdf_with_one_scanned_page_keeps_its_text_without_tesseract(
     assert loaded.ocr and "Điều 3. Trách nhiệm của cơ quan" in loaded.text
 
 
-def test_ocr_is_cached_by_file_hash(tmp_path: Path, embedder, tesseract_calls) -> None:
+def test_ocr_is_cached_by_file_hash(tmp_path: Path, embedder, tesseract_calls,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     scan = scanned_pdf(docs / "luat.pdf", LAW)
@@ -168,6 +169,11 @@ def test_ocr_is_cached_by_file_hash(tmp_path: Path, embedder, tesseract_calls) -
     assert sorted(json.loads(cache.read_text(encoding="utf-8"))["pages"]) == ["0", "1"]
 
     report = build_index(docs, index_dir, embedder, rebuild=True)  # everything re-read, nothing re-OCR'd
+    assert report.added == ["luat.pdf"] and len(tesseract_calls) == 2
+
+    with monkeypatch.context() as without:  # what was read once is read from the cache even
+        without.setenv("PATH", str(tmp_path / "no-binaries"))  # where Tesseract is gone
+        report = build_index(docs, index_dir, embedder, rebuild=True)
     assert report.added == ["luat.pdf"] and len(tesseract_calls) == 2
 
     cache.write_text("{not json", encoding="utf-8")  # a damaged cache only costs a new OCR

@@ -160,11 +160,12 @@ def _ocr_pdf_pages(raw: bytes, texts: list[str], empty: list[int],
     """
     if not empty:
         return [], [], None
-    if not any(t.strip() for t in texts):
-        scans.require()
-    elif cannot := scans.missing():
-        return [], empty, cannot
-    found = scans.ocr_pdf(raw, [n - 1 for n in empty], ocr)
+    try:
+        found = scans.ocr_pdf(raw, [n - 1 for n in empty], ocr)
+    except scans.OcrUnavailable as exc:
+        if not any(t.strip() for t in texts):
+            raise
+        return [], empty, exc.reason
     read = [n for n in empty if found[n - 1].strip()]
     if not read and not any(t.strip() for t in texts):
         raise DocumentError(_BLANK_SCAN)
@@ -175,7 +176,6 @@ def _ocr_pdf_pages(raw: bytes, texts: list[str], empty: list[int],
 
 def _load_image(raw: bytes, ocr: scans.OcrOptions | None) -> Loaded:
     """A scanned page (or a multi-page TIFF), read by OCR."""
-    scans.require()
     frames = scans.ocr_image(raw, ocr)
     if not any(f.strip() for f in frames):
         raise DocumentError("Không nhận dạng được chữ nào trong ảnh")

@@ -78,11 +78,19 @@ def missing() -> str | None:
     return None
 
 
+class OcrUnavailable(DocumentError):
+    """A scan needs OCR and this machine cannot run it; `reason` says what to install."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"Bản quét cần OCR nhưng {reason}; tệp được bỏ qua")
+        self.reason = reason
+
+
 def require() -> None:
-    """Raise DocumentError saying what to install when OCR cannot run."""
+    """Raise OcrUnavailable saying what to install when OCR cannot run."""
     reason = missing()
     if reason:
-        raise DocumentError(f"Bản quét cần OCR nhưng {reason}; tệp được bỏ qua")
+        raise OcrUnavailable(reason)
 
 
 def ocr_pdf(raw: bytes, pages: list[int], options: OcrOptions | None = None) -> dict[int, str]:
@@ -140,7 +148,10 @@ def _frame_count(raw: bytes) -> int:
 
 
 def _cached(raw: bytes, pages: list[int], render, options: OcrOptions) -> dict[int, str]:
-    """The pages' text from the cache, OCR-ing (and caching) only the pages it lacks."""
+    """The pages' text from the cache, OCR-ing (and caching) only the pages it lacks.
+
+    Raises OcrUnavailable only when a page must be read and Tesseract cannot run.
+    """
     path = options.cache_dir / f"{hashlib.sha256(raw).hexdigest()}.json" if options.cache_dir else None
     found = _read_cache(path)
     todo = [p for p in pages if p not in found]
