@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -113,8 +115,10 @@ def test_image_files_are_read(tmp_path: Path) -> None:
     assert loaded.pages == 2
     assert loaded.text.index("Điều 2.") < loaded.text.index("Điều 3. Trách nhiệm của cơ quan")
 
-    jpg = tmp_path / "anh-chup.jpg"
-    second.save(jpg, quality=90)
+    jpg = tmp_path / "anh-chup.jpg"  # a phone photo: pixels stored sideways, EXIF says turn right
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    second.rotate(90, expand=True).save(jpg, quality=90, exif=exif)
     assert "Điều 3. Trách nhiệm của cơ quan" in load_document(jpg).text
 
 
@@ -201,6 +205,12 @@ def test_unreadable_images_are_refused_politely(tmp_path: Path) -> None:
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
     with pytest.raises(DocumentError, match="Ảnh"):
         load_document(broken)
+    bomb = tmp_path / "bom.png"  # a header claiming 40000 x 40000 pixels: refused before decoding
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 0, 0, 0, 0)
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr
+                     + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + bytes(12))
+    with pytest.raises(DocumentError, match="quá lớn"):
+        load_document(bomb)
     blank = tmp_path / "trang.png"
     Image.new("L", (800, 600), 255).save(blank)
     with pytest.raises(DocumentError, match="Không nhận dạng được chữ nào"):

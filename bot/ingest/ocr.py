@@ -116,10 +116,13 @@ def ocr_image(raw: bytes, options: OcrOptions | None = None) -> list[str]:
     frames = _frame_count(raw)
 
     def render(todo: list[int]) -> Iterator[object]:
+        from PIL import ImageOps
+
         image = _open_image(raw)
         for index in todo:
             image.seek(index)
-            yield image.convert("L")  # also applies the palette of indexed PNGs
+            # A phone photo is stored sideways with an EXIF rotation; "L" also applies palettes.
+            yield ImageOps.exif_transpose(image).convert("L")
     found = _cached(raw, list(range(frames)), render, options or OcrOptions())
     return [found[i] for i in range(frames)]
 
