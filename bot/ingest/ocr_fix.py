@@ -58,6 +58,9 @@ _STOP_TONES = frozenset({"\u0301", "\u0323"})
 _FRONT = ("i", "e", "ê", "y")  # k, gh, ngh spell /k ɣ ŋ/ before these; c, g, ng elsewhere
 _DIGIT_LOOKALIKES = str.maketrans({"l": "1", "I": "1", "|": "1", "O": "0", "o": "0"})
 _NUMBERISH = re.compile(r"(?=.*\d)[\dlI|Oo]+")
+# Open oa / oe / uy with the tone on the first vowel (old style) or the second (new).
+_OLD_STYLE = re.compile(r"[òóỏõọ][ae]\b|(?<!q)[ùúủũụ]y\b")
+_NEW_STYLE = re.compile(r"o[àáảãạèéẻẽẹ]\b|(?<!q)u[ỳýỷỹỵ]\b")
 _PAGE_NUMBER = re.compile(r"\s*-?\s*\d{1,3}\s*-?\s*")
 
 
@@ -112,6 +115,7 @@ def correct_ocr(text: str, model: AccentModel | None = None) -> str:
     matches = list(WORD.finditer(text))
     if not matches:
         return text
+    old_style = _old_tone_style(text)
     observed = [fold(m.group(0)) for m in matches]
     columns = [_candidates(model, m.group(0), o) for m, o in zip(matches, observed)]
     best = model.decode(columns, lambda i, word: _keep_bonus(observed[i], word))
@@ -121,7 +125,7 @@ def correct_ocr(text: str, model: AccentModel | None = None) -> str:
         if chosen == seen and _capitalised_by_mistake(raw, matches[i - 1:i] + matches[i + 1:i + 2]):
             chosen, raw = seen, seen.lower()  # "đơn VỊ trong" -> "đơn vị trong"
         out.append(text[last:match.start()])
-        out.append(raw if chosen == seen else _cased(chosen, raw))
+        out.append(raw if chosen == seen else _cased(_styled(chosen, old_style), raw))
         last = match.end()
     out.append(text[last:])
     return _fix_numbers("".join(out))
@@ -150,6 +154,24 @@ def _capitalised_by_mistake(raw: str, neighbours: list[re.Match]) -> bool:
     """
     return (len(raw) <= 3 and raw.isupper() and is_syllable(raw.lower()) and len(neighbours) == 2
             and all(n.group(0).isalpha() and n.group(0).islower() for n in neighbours))
+
+
+def _old_tone_style(text: str) -> bool:
+    """True when the text writes "hòa, ủy" (most signed laws) rather than "hoà, uỷ"."""
+    lower = text.lower()
+    return len(_OLD_STYLE.findall(lower)) > len(_NEW_STYLE.findall(lower))
+
+
+def _styled(word: str, old_style: bool) -> str:
+    """A corpus syllable (new style, "hoà") written in the text's own style."""
+    if not old_style or word.startswith("qu"):
+        return word
+    decomposed = unicodedata.normalize("NFD", word)
+    tone = next((c for c in decomposed if c in TONE_MARKS), "")
+    base = nfc("".join(c for c in decomposed if c not in TONE_MARKS))
+    if not tone or not base.endswith(("oa", "oe", "uy")):
+        return word
+    return nfc(base[:-1] + tone + base[-1])  # the tone on the first vowel of the pair
 
 
 def _cased(word: str, like: str) -> str:
