@@ -299,6 +299,18 @@ def zalo_bot(documents: Docs = None, index: Idx = None) -> None:
     _zalo(rt)
 
 
+@app.command("doctor")
+def doctor_command(as_json: Annotated[bool, typer.Option("--json")] = False,
+                   documents: Docs = None, index: Idx = None) -> None:
+    """Kiểm tra: mô hình, chỉ mục, OCR, cơ sở dữ liệu, các kênh chat (mã thoát 1 nếu có lỗi)."""
+    from bot import doctor
+
+    checks = doctor.diagnose(lambda: _runtime(documents, index))
+    typer.echo(json.dumps(doctor.to_dict(checks), ensure_ascii=False, indent=1) if as_json
+               else doctor.render(checks))
+    raise typer.Exit(0 if doctor.healthy(checks) else 1)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "sentence_transformers", "transformers", "bm25s"):

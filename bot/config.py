@@ -91,12 +91,24 @@ class Settings(BaseSettings):
     zalo_webhook_listen: str = "0.0.0.0"
     zalo_webhook_port: int = 8444
 
+    # Zalo Official Account (OA Open API): app, webhook signing key, OAuth secret, first token pair.
+    zalo_oa_app_id: str | None = None
+    zalo_oa_secret_key: SecretStr | None = None
+    zalo_app_secret: SecretStr | None = None
+    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_admin_ids: StrIds = []
+
+    # Shared state for several workers: postgresql://user:password@host/db (unset: SQLite journal).
+    # Secret because the URL carries the password.
+    database_url: SecretStr | None = None
+
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
     def _int_ids(cls, value: object) -> object:
         return _ids(value)
 
-    @field_validator("zalo_admin_ids", "zalo_allowed_user_ids", mode="before")
+    @field_validator("zalo_admin_ids", "zalo_allowed_user_ids", "zalo_oa_admin_ids", mode="before")
     @classmethod
     def _str_ids(cls, value: object) -> object:
         if isinstance(value, str):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 import docx
-from pdfgen import make_image_only_pdf, make_pdf
+from pdfgen import encrypt_aes, make_image_only_pdf, make_pdf
 from pypdf import PdfWriter
 
 GOOD_TEXT = """CHÍNH PHỦ
@@ -62,14 +62,8 @@ def make_corrupt_pdf(folder: Path) -> Path:
 
 def make_encrypted_pdf(folder: Path, password: str = "mat-khau-2024") -> Path:
     """A PDF that cannot be opened without its user password (written by pypdf)."""
-    source = make_pdf(folder / "tmp-plain.pdf", [LEGAL_PAGE])
-    writer = PdfWriter(clone_from=str(source))
-    source.unlink()
-    writer.encrypt(user_password=password, owner_password=password + "-chu", algorithm="AES-256")
-    path = folder / "ma-hoa.pdf"
-    with path.open("wb") as handle:
-        writer.write(handle)
-    return path
+    path = make_pdf(folder / "ma-hoa.pdf", [LEGAL_PAGE])
+    return encrypt_aes(path, user_password=password, owner_password=password + "-chu")
 
 
 def make_scanned_pdf(folder: Path) -> Path:

@@ -13,6 +13,7 @@ import docx
 import matplotlib
 from fpdf import FPDF
 from PIL import Image
+from pypdf import PdfWriter
 
 # DejaVu Sans ships with matplotlib and covers every precomposed Vietnamese
 # letter; fpdf2's built-in core fonts are Latin-1 only.
@@ -37,6 +38,20 @@ def make_pdf(path: Path, pages: list[str], *, password: str | None = None) -> Pa
         if text:
             pdf.multi_cell(0, 8, text, align="L")
     pdf.output(str(path))
+    return Path(path)
+
+
+def encrypt_aes(path: Path, *, user_password: str = "", owner_password: str = "chu-so-huu") -> Path:
+    """Re-write the PDF at `path` encrypted with AES-256 by pypdf.
+
+    An empty user password gives what officials often receive: a PDF that opens
+    without a password, yet every string and stream in it is AES-encrypted.
+    """
+    writer = PdfWriter(clone_from=str(path))
+    writer.encrypt(user_password=user_password, owner_password=owner_password, algorithm="AES-256")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    Path(path).write_bytes(buffer.getvalue())
     return Path(path)
 
 

@@ -133,7 +133,7 @@ def test_pdf_with_user_password_refused(tmp_path: Path) -> None:
     assert PdfReader(path).is_encrypted  # the test file really is encrypted
     with pytest.raises(DocumentError) as excinfo:
         load_document(path)
-    assert reason(excinfo) == "PDF được mã hoá bằng mật khẩu"
+    assert reason(excinfo) == "PDF được mã hoá bằng mật khẩu mở tệp: hãy gỡ mật khẩu rồi đưa vào lại"
 
 
 def test_pdf_encrypted_with_empty_user_password_opens(tmp_path: Path) -> None:

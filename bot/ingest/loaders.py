@@ -21,6 +21,7 @@ import docx
 from bs4 import BeautifulSoup, NavigableString
 from docx.table import Table
 from pypdf import PdfReader
+from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from bot.errors import DocumentError
 from bot.ingest import ocr as scans
@@ -33,6 +34,11 @@ MAX_PDF_PAGES = 2000  # a PDF with more pages is refused, not read
 MAX_DOCX_UNZIPPED = 200 * 1024 * 1024
 MAX_DOCX_RATIO = 100  # real DOCX compress ~5-20x; zip bombs compress ~1000x
 
+_PASSWORD = "PDF được mã hoá bằng mật khẩu mở tệp: hãy gỡ mật khẩu rồi đưa vào lại"
+# pypdf needs the `cryptography` package (the pypdf[crypto] extra) for AES; without
+# it an AES-encrypted PDF, even one that opens without a password, cannot be read.
+_NO_AES = ("PDF được mã hoá AES nhưng máy chưa có gói giải mã: "
+           "pip install 'pypdf[crypto]' (gói cryptography)")
 _ZIP_BOMB = "DOCX bất thường (giải nén quá lớn), có thể là zip bomb"
 _BLANK_SCAN = "PDF là bản quét nhưng OCR không nhận ra chữ nào (trang trắng hoặc ảnh quá mờ)"
 _NOT_TEXT = "Tệp văn bản không đọc được: không phải UTF-8, UTF-16 hay Windows-1258"
@@ -113,7 +119,7 @@ def _load_pdf(raw: bytes, ocr: scans.OcrOptions | None = None) -> Loaded:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             # Most "encrypted" PDFs only restrict printing and open with "".
-            raise DocumentError("PDF được mã hoá bằng mật khẩu")
+            raise DocumentError(_PASSWORD)
         # /Count is read without walking the page tree, so a PDF with a
         # million pages is refused before any per-page work.
         tree = reader.root_object["/Pages"]
@@ -123,6 +129,10 @@ def _load_pdf(raw: bytes, ocr: scans.OcrOptions | None = None) -> Loaded:
             raise DocumentError(f"PDF có {pages} trang, quá giới hạn {MAX_PDF_PAGES} trang")
     except DocumentError:
         raise
+    except DependencyError as exc:
+        raise DocumentError(_NO_AES) from exc
+    except FileNotDecryptedError as exc:
+        raise DocumentError(_PASSWORD) from exc
     except Exception as exc:
         raise DocumentError(f"PDF bị hỏng, không đọc được: {exc}") from exc
 
