@@ -21,6 +21,7 @@ from bot.answer import citation, render_text
 from bot.config import Settings
 from bot.errors import BadQuery, CadreBotError, ModelUnavailable
 from bot.runtime import Runtime
+from bot.text import clean_question
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Trợ lý tra cứu chính sách cán bộ: trích dẫn chính xác Điều, Khoản.")
@@ -50,7 +51,7 @@ def _hit_json(rank: int, hit) -> dict:
 
 def _search_json(rt: Runtime, query: str, k: int) -> dict:
     result = rt.search(query, k)
-    return {"query": query, "results": [_hit_json(h.rank, h) for h in result.hits],
+    return {"query": clean_question(query), "results": [_hit_json(h.rank, h) for h in result.hits],
             "missing": [r.label for r in result.missing]}
 
 
@@ -108,7 +109,7 @@ def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.
     """Tìm các đoạn văn bản liên quan."""
     rt = _runtime(documents, index)
     if batch is not None:
-        handle = sys.stdin if batch == "-" else open(batch, encoding="utf-8")
+        handle = _stdin() if batch == "-" else open(batch, encoding="utf-8", errors="surrogateescape")
         try:
             rt.searcher()
             for line in handle:
@@ -119,7 +120,7 @@ def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.
                 try:
                     out = _search_json(rt, q, k)
                 except BadQuery as exc:
-                    out = {"query": q, "error": str(exc), "results": []}
+                    out = {"query": clean_question(q), "error": str(exc), "results": []}
                 # Per-query time (model load excluded) for benchmarks: bench/latency.py.
                 out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
                 typer.echo(json.dumps(out, ensure_ascii=False))
@@ -160,6 +161,14 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
         typer.echo(render_text(answer))
 
 
+def _stdin():
+    """stdin that never raises on a byte that is not UTF-8 (issue 18): the byte reaches
+    the question as a lone surrogate, which bot.text.clean_question repairs."""
+    if hasattr(sys.stdin, "reconfigure"):  # a test runner's stand-in may not have it
+        sys.stdin.reconfigure(errors="surrogateescape")
+    return sys.stdin
+
+
 def _chat(rt: Runtime) -> None:
     interactive = sys.stdin.isatty()
     try:
@@ -171,7 +180,7 @@ def _chat(rt: Runtime) -> None:
     while True:
         if interactive:
             typer.echo("\nBạn hỏi: ", nl=False)
-        line = sys.stdin.readline()
+        line = _stdin().readline()
         if not line:
             break
         if not line.strip():

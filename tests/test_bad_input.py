@@ -49,7 +49,9 @@ def name_of(bad) -> str:
 
 
 def source_of(folder: Path, path: Path) -> str:
-    return next(source for source, found in list_documents(folder) if found == path)
+    """The source the indexer names `path` by; a refused link is named by where it sits."""
+    found = dict((p, source) for source, p in list_documents(folder))
+    return found.get(path) or path.relative_to(folder).as_posix()
 
 
 def printable(text: str) -> bool:
@@ -176,7 +178,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, embedder):
     # its 583 passages would cost a minute or two of every CI run.
     made = {name_of(bad): bad.make(docs, 100_000) if bad.make is make_single_line_txt else bad.make(docs)
             for bad in BAD_FILES}
-    sources = {path: source for source, path in list_documents(docs)}
+    sources = {path: source_of(docs, path) for path in [good, *made.values()]}
     started = time.perf_counter()
     first = build_index(docs, index_dir, embedder)
     first_seconds = time.perf_counter() - started

@@ -5,6 +5,7 @@
     metadata.py  sidecar JSON, or number/type/date/issuer read from the text
     chunker.py   Phần/Chương/Mục/Điều/Khoản/Điểm -> chunks
     files.py     file names: safe to save (uploads), safe to show (escaped)
+    limits.py    what one document may cost: passages, text made of words
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.errors import DocumentError
 from bot.ingest.chunker import CHUNKER_VERSION, Chunk, chunk_document  # noqa: F401
 from bot.ingest.clean import clean_web_text
 from bot.ingest.files import is_clean_name, shown_name
+from bot.ingest.limits import check_length, check_passages, check_words
 from bot.ingest.loaders import SUPPORTED_SUFFIXES, load_document
 from bot.ingest.metadata import (NEWS, SIDECAR_SUFFIX, DocumentMeta, read_sidecar, resolve_metadata,
                                  sidecar_path)
@@ -146,9 +148,12 @@ def prepare(path: Path, source: str, max_mb: float | None = None) -> Prepared:
     news = sidecar.get("type") == NEWS or (
         "type" not in sidecar and bool(_NEWS_FOLDERS & set(Path(source).parts[:-1])))
     text = clean_web_text(loaded.text) if news or loaded.format == "html" else loaded.text
+    check_words(text)
+    check_length(text)
     meta = resolve_metadata(text, sidecar, news=news)
     chunks = chunk_document(text, title=meta.title)
     if not chunks:
         raise DocumentError("Không tìm thấy nội dung chữ nào để lập chỉ mục")
+    check_passages(len(chunks))
     return Prepared(meta, loaded.format, loaded.pages, loaded.warnings, chunks,
                     [passage_text(meta, c) for c in chunks])
