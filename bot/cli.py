@@ -164,13 +164,13 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
 def _stdin():
     """stdin that never raises on a byte that is not UTF-8 (issue 18): the byte reaches
     the question as a lone surrogate, which bot.text.clean_question repairs."""
-    if hasattr(sys.stdin, "reconfigure"):  # a test runner's stand-in may not have it
+    if hasattr(sys.stdin, "reconfigure"):  # (before the first read; a test runner's stand-in has none)
         sys.stdin.reconfigure(errors="surrogateescape")
     return sys.stdin
 
 
 def _chat(rt: Runtime) -> None:
-    interactive = sys.stdin.isatty()
+    interactive, stdin = sys.stdin.isatty(), _stdin()
     try:
         rt.searcher()
     except CadreBotError as exc:
@@ -180,7 +180,7 @@ def _chat(rt: Runtime) -> None:
     while True:
         if interactive:
             typer.echo("\nBạn hỏi: ", nl=False)
-        line = _stdin().readline()
+        line = stdin.readline()
         if not line:
             break
         if not line.strip():

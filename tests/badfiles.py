@@ -337,3 +337,20 @@ BAD_FILES = [
     BadFile(make_backslash_name, None),
     BadFile(make_long_name, None),
 ]
+
+
+# Questions that reached the bot broken (issue 18), each still about Điều 11 of
+# Nghị định 73/2023/NĐ-CP: an undecodable byte (a lone surrogate, as argv,
+# stdin and surrogateescape deliver it), half a UTF-16 pair (as a JSON escape
+# delivers it), zero-width characters inside words and between a word and a
+# number, a NUL between words, terminal colour codes, and literal "<" that are
+# not tags.
+HOSTILE_QUESTIONS = [
+    "Nghị định 73 \udcff bảo vệ cán bộ dám nghĩ dám làm như thế nào?",
+    "Nghị định 73 \ud800 bảo vệ cán bộ dám nghĩ dám làm như thế nào?",
+    "Ngh\u200bị đ\u200cịnh 73 bảo vệ cán bộ dám nghĩ dám làm",
+    "Nghị định\u200b73 bảo vệ cán bộ dám nghĩ dám làm",
+    "Nghị định\x0073 bảo vệ cán bộ dám nghĩ dám làm",
+    "\x1b[31mNghị định 73\x1b[0m bảo vệ cán bộ dám nghĩ dám làm",
+    "Điều 11 < Điều 12 <b <i nghị định 73 & bảo vệ cán bộ >",
+]

@@ -7,15 +7,19 @@ links on disk, real bytes on stdin.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from badfiles import GOOD_QUESTION, make_good
+from badfiles import GOOD_QUESTION, make_good, make_many_lines_txt
 
 from bot.ingest import prepare, scan_documents
+from bot.ingest.chunker import MAX_CHARS, chunk_document
+from bot.ingest.limits import MAX_PASSAGES
 
 REPO = Path(__file__).resolve().parent.parent
 SECRET = "TELEGRAM_BOT_TOKEN=123456:mat-khau-bi-mat-cua-may-chu-khong-duoc-lo"
@@ -115,3 +119,84 @@ def test_a_file_replaced_by_a_link_leaves_the_index(linked, embedder) -> None:
         assert sorted(d.source for d in opened.documents.values()) == ["nd-41-2024.txt"]
     finally:
         opened.close()
+
+
+# --- 2. one document cannot hold the build for minutes ---------------------------------
+
+
+def test_cli_index_refuses_a_200000_line_list_and_keeps_the_rest(tmp_path: Path) -> None:
+    """The issue's reproduction: splitting it took 161 s (quadratic); it is now split in
+    one pass and refused for its passage count, before any embedding."""
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    make_good(docs)
+    listing = make_many_lines_txt(docs)
+    env = {"DOCUMENTS_DIR": str(docs), "INDEX_DIR": str(tmp_path / "index")}
+    built = run_cli("index", cwd=tmp_path, env=env)
+    out = built.stdout.decode()
+    assert built.returncode == 0, built.stderr.decode()[-2000:]
+    assert re.search(rf"Bỏ qua {listing.name}: Văn bản quá dài: 2\d\d\d đoạn, tối đa {MAX_PASSAGES} đoạn", out)
+    assert "Văn bản: 1 " in out and "Traceback" not in built.stderr.decode()
+
+
+def test_a_line_without_spaces_is_cut_without_losing_a_character() -> None:
+    """The old cut (a regex) skipped the text of every window that held no space."""
+    text = "Điều 1. Mã số\n" + "ab " * 10 + "x" * 3000 + " cuối " + "y" * 1500
+    chunks = chunk_document(text)
+    assert all(len(c.text) <= MAX_CHARS for c in chunks)
+    assert "".join("".join(c.text.split()) for c in chunks) == "".join(text.split("\n", 1)[1].split())
+
+
+def test_many_lines_split_into_every_line_once() -> None:
+    lines = [f"cán bộ {n}" for n in range(30_000)]
+    chunks = chunk_document("QUYẾT ĐỊNH\n" + "\n".join(lines))
+    kept = [line for c in chunks for line in c.text.split("\n") if line.startswith("cán bộ")]
+    assert kept == lines
+
+
+# --- 3, 5, 6. questions: broken bytes, invisible characters, lone "<" -----------------
+
+BROKEN = "Nghị định 73 \xff bảo vệ cán bộ".encode().replace(b"\xc3\xbf", b"\xff")
+WHOLE = "Nghị định 73 bảo vệ cán bộ dám nghĩ dám làm như thế nào?".encode()
+CITED = "Điều 11 Nghị định 73/2023/NĐ-CP"
+
+
+@pytest.fixture
+def shipped_env(shipped_index) -> dict:
+    return {"DOCUMENTS_DIR": str(shipped_index.documents_dir), "INDEX_DIR": str(shipped_index.index_dir)}
+
+
+def test_cli_chat_answers_every_line_after_an_undecodable_byte(shipped_env, tmp_path: Path) -> None:
+    nul = "Nghị định\x0073 bảo vệ cán bộ dám nghĩ dám làm".encode()
+    done = run_cli("chat", cwd=tmp_path, env=shipped_env, stdin=BROKEN + b"\n" + WHOLE + b"\n" + nul + b"\n")
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0 and "Traceback" not in err, err[-2000:]
+    answers = [a for a in out.split("-" * 40) if a.strip()]
+    assert len(answers) == 3
+    assert all(CITED in answer for answer in answers[1:]), out
+    assert "\ufffd" not in out and "\\x" not in out
+
+
+def test_cli_search_batch_goes_on_after_an_undecodable_byte(shipped_env, tmp_path: Path) -> None:
+    done = run_cli("search", "--batch", "-", "--json", cwd=tmp_path, env=shipped_env,
+                   stdin=BROKEN + b"\n" + WHOLE + b"\n")
+    assert done.returncode == 0 and "Traceback" not in done.stderr.decode(), done.stderr.decode()[-2000:]
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [row["query"] for row in rows] == ["Nghị định 73   bảo vệ cán bộ", WHOLE.decode()]
+    assert all(row["results"] for row in rows)
+    assert (rows[1]["results"][0]["number"], rows[1]["results"][0]["article"]) == ("73/2023/NĐ-CP", "11")
+
+
+@pytest.mark.parametrize("question", [
+    BROKEN + b" d\xc3\xa1m ngh\xc4\xa9 d\xc3\xa1m l\xc3\xa0m",  # an invalid byte in argv
+    "Ngh\u200bị đ\u200cịnh 73 bảo vệ cán bộ dám nghĩ dám làm".encode(),
+    "Nghị định\u200b73 bảo vệ cán bộ dám nghĩ dám làm".encode(),
+    "Điều 11 < Điều 12 <b <i nghị định 73 & bảo vệ cán bộ >".encode(),
+], ids=["invalid-byte", "zero-width-inside-words", "zero-width-before-number", "lone-brackets"])
+def test_cli_ask_reads_broken_and_invisible_characters(shipped_env, tmp_path: Path, question: bytes) -> None:
+    done = run_cli("ask", "--json", question, cwd=tmp_path, env=shipped_env)
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0 and "Traceback" not in err, err[-2000:]
+    answer = json.loads(out)
+    assert answer["found"] and CITED in answer["answer"], out[:2000]
+    assert "\ufffd" not in answer["question"] and "73" in answer["question"].split()
