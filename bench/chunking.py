@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import statistics
 import subprocess
@@ -53,26 +54,25 @@ PROSE = ("Cán bộ phải giữ gìn phẩm chất đạo đức, tận tụy p
          "trước pháp luật về việc thực hiện nhiệm vụ được giao; ")
 
 
-def _lines(size: int) -> str:
-    out, n, total = [HEADER], 0, len(HEADER.encode())
-    while total < size:
-        line = f"cán bộ {n}\n"
-        out.append(line)
-        total += len(line.encode())
-        n += 1
+def _fill(pieces, size: int) -> str:
+    """The header, then pieces while the encoded text stays within `size` bytes."""
+    out, total = [HEADER], len(HEADER.encode())
+    for piece in pieces:
+        total += len(piece.encode())
+        if total > size:
+            break
+        out.append(piece)
     return "".join(out)
+
+
+def _lines(size: int) -> str:
+    return _fill((f"cán bộ {n}\n" for n in itertools.count()), size)
 
 
 def _articles(size: int) -> str:
-    out, n, total = [HEADER], 0, len(HEADER.encode())
-    while total < size:
-        n += 1
-        article = (f"Điều {n}. Chế độ đối với cán bộ nhóm {n}\n"
-                   + "".join(f"{k}. {PROSE}\n" + "".join(f"{p}) {PROSE}\n" for p in "abc")
-                             for k in range(1, 4)))
-        out.append(article)
-        total += len(article.encode())
-    return "".join(out)
+    return _fill((f"Điều {n}. Chế độ đối với cán bộ nhóm {n}\n"
+                  + "".join(f"{k}. {PROSE}\n" + "".join(f"{p}) {PROSE}\n" for p in "abc") for k in range(1, 4))
+                  for n in itertools.count(1)), size)
 
 
 def _one_line(size: int) -> str:
@@ -123,7 +123,7 @@ def run(repeats: int, sizes: list[float]) -> dict:
             points = []
             for mb in (s for s in sizes if s <= limit):
                 path = folder / "van-ban.txt"
-                path.write_text(make(int(mb * 1024 * 1024) - 1024), encoding="utf-8")  # a line's margin
+                path.write_text(make(int(mb * 1024 * 1024)), encoding="utf-8")
                 runs = [_time(path, chunk) for _ in range(repeats if system == "fixed" else 1)]
                 point = {"mb": mb, "bytes": path.stat().st_size, "passages": runs[0][2],
                          "read_s": round(statistics.median(r[0] for r in runs), 4),

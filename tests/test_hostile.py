@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from badfiles import GOOD_QUESTION, make_good, make_many_lines_txt
 
+from bot.errors import DocumentError
 from bot.ingest import prepare, scan_documents
 from bot.ingest.chunker import MAX_CHARS, chunk_document
 from bot.ingest.limits import MAX_PASSAGES
@@ -69,6 +70,16 @@ def test_a_link_handed_straight_to_prepare_is_refused(linked) -> None:
     docs, _ = linked
     with pytest.raises(Exception, match="liên kết tượng trưng"):
         prepare(docs / "bi-mat.txt", "bi-mat.txt")
+
+
+def test_a_linked_sidecar_is_refused_not_read(linked) -> None:
+    """A `.meta.json` planted as a link would pull metadata (a title, a number) from outside."""
+    docs, _ = linked
+    outside = docs.parent / "outside" / "meta.json"
+    outside.write_text('{"title": "' + SECRET + '"}', encoding="utf-8")
+    (docs / "nd-41-2024.txt.meta.json").symlink_to(outside)
+    with pytest.raises(DocumentError, match="Tệp mô tả nd-41-2024.txt.meta.json: là liên kết"):
+        prepare(docs / "nd-41-2024.txt", "nd-41-2024.txt")
 
 
 def test_a_documents_folder_reached_through_a_link_is_indexed(linked, tmp_path: Path) -> None:

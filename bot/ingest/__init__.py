@@ -117,6 +117,8 @@ def _checked_sidecar(path: Path) -> dict:
     a document (`number`) or every answer citing it (`valid_until`); a JSON
     escape of half a surrogate pair cannot be stored in SQLite.
     """
+    if sidecar_path(path).is_symlink():  # a planted link would read metadata from outside
+        raise DocumentError(f"Tệp mô tả {sidecar_path(path).name}: {_LINKED_FILE[0].lower()}{_LINKED_FILE[1:]}")
     sidecar = read_sidecar(path)
     kinds = {"complete": bool, "extra": dict}
     wrong = sorted(k for k, v in sidecar.items() if k in _META_FIELDS and v is not None
