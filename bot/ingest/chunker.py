@@ -168,18 +168,35 @@ def _cut_at_spaces(text: str, max_chars: int) -> list[str]:
 
 
 def _pack(units: list[str], max_chars: int, sep: str) -> list[str]:
-    """Greedily join neighbouring units up to max_chars; a unit too long is cut further."""
+    """Greedily join neighbouring units up to max_chars; a unit too long is cut further.
+
+    The passage being filled is a list joined once: growing a string per unit
+    copied up to max_chars characters for every line of the document.
+    """
     out: list[str] = []
+    run: list[str] = []  # the passage being filled
+    size = 0
+
+    def close() -> None:
+        if run:
+            out.append(sep.join(run))
+            run.clear()
+
     for unit in units:
         if len(unit) > max_chars:
+            close()
             parts = _split_long(unit, max_chars) if len(units) > 1 else [unit]
             # A unit that could not be split further is cut at spaces (never recurse on it again).
-            for part in parts:
-                out.extend(_cut_at_spaces(part, max_chars))
-        elif out and len(out[-1]) + len(sep) + len(unit) <= max_chars:
-            out[-1] = out[-1] + sep + unit
+            pieces = [piece for part in parts for piece in _cut_at_spaces(part, max_chars)]
+            out.extend(pieces[:-1])
+            run[:], size = pieces[-1:], len(pieces[-1]) if pieces else 0  # the next unit may join it
+        elif run and size + len(sep) + len(unit) <= max_chars:
+            run.append(unit)
+            size += len(sep) + len(unit)
         else:
-            out.append(unit)
+            close()
+            run[:], size = [unit], len(unit)
+    close()
     return out
 
 
