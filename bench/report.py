@@ -182,9 +182,12 @@ def render_chunking(data: dict) -> list[str]:
     largest = {shape: s["fixed"]["points"][-1] for shape, s in series.items()}
     lines += ["", "At the limit: " + "; ".join(
         f"{shape} {p['bytes'] / 2**20:.0f} MB read in {p['read_s']:.1f} s and split in {p['split_s']:.1f} s "
-        f"({p['passages']:,} passages" + (f", over the {m['max_passages']:,}-passage limit: refused before "
-                                          "any embedding)" if p["passages"] > m["max_passages"] else ")")
-        for shape, p in largest.items()) + ".", "",
+        f"({p['passages']:,} passages" + (f", over the {m['max_passages']:,}-passage limit)"
+                                          if p["passages"] > m["max_passages"] else ")")
+        for shape, p in largest.items()) + ". In the indexer such a text never reaches the split: "
+        "`prepare` refuses it from its length first (`bot/ingest/limits.py: check_length`), and a text "
+        "that passes splits into at most that many passages. The machine was shared with other jobs "
+        "(load average in the Machine section), so single points are noisy; the slopes are the result.", "",
         "![Split time against size](results/chunking_vs_size.png)", ""]
     return lines
 
