@@ -174,7 +174,9 @@ CITED = "Điều 11 Nghị định 73/2023/NĐ-CP"
 
 @pytest.fixture
 def shipped_env(shipped_index) -> dict:
-    return {"DOCUMENTS_DIR": str(shipped_index.documents_dir), "INDEX_DIR": str(shipped_index.index_dir)}
+    # Strict stdin, as under a locale such as en_US.UTF-8 (C.UTF-8 already escapes bad bytes).
+    return {"DOCUMENTS_DIR": str(shipped_index.documents_dir), "INDEX_DIR": str(shipped_index.index_dir),
+            "PYTHONIOENCODING": "utf-8:strict"}
 
 
 def test_cli_chat_answers_every_line_after_an_undecodable_byte(shipped_env, tmp_path: Path) -> None:
