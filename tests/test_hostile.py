@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from badfiles import GOOD_QUESTION, make_good, make_many_lines_txt
+from badfiles import GOOD_QUESTION, make_good, make_many_lines_txt, make_wordless_txt
 
 from bot.errors import DocumentError
 from bot.ingest import prepare, scan_documents
@@ -148,6 +148,14 @@ def test_cli_index_refuses_a_200000_line_list_and_keeps_the_rest(tmp_path: Path)
     assert built.returncode == 0, built.stderr.decode()[-2000:]
     assert re.search(rf"Bỏ qua {listing.name}: Văn bản quá dài: 2\d\d\d đoạn, tối đa {MAX_PASSAGES} đoạn", out)
     assert "Văn bản: 1 " in out and "Traceback" not in built.stderr.decode()
+
+
+def test_five_megabytes_of_one_letter_are_refused_with_a_reason(tmp_path: Path) -> None:
+    for size, reason in ((5_000_000, "Văn bản quá dài: hơn 4166 đoạn"),
+                         (1_000_000, "Văn bản không có từ ngữ đọc được: 100% chữ")):
+        path = make_wordless_txt(tmp_path, size)
+        with pytest.raises(DocumentError, match=reason):
+            prepare(path, path.name)
 
 
 def test_a_line_without_spaces_is_cut_without_losing_a_character() -> None:

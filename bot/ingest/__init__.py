@@ -150,8 +150,8 @@ def prepare(path: Path, source: str, max_mb: float | None = None) -> Prepared:
     news = sidecar.get("type") == NEWS or (
         "type" not in sidecar and bool(_NEWS_FOLDERS & set(Path(source).parts[:-1])))
     text = clean_web_text(loaded.text) if news or loaded.format == "html" else loaded.text
+    check_length(text)  # first: two str.count passes refuse a huge text at once
     check_words(text)
-    check_length(text)
     meta = resolve_metadata(text, sidecar, news=news)
     chunks = chunk_document(text, title=meta.title)
     if not chunks:
