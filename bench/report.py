@@ -160,7 +160,39 @@ def render_speed(data: dict) -> list[str]:
     return lines
 
 
-SECTIONS = {"quality.json": render_quality, "speed.json": render_speed}
+def render_chunking(data: dict) -> list[str]:
+    m, series = data["meta"], data["series"]
+    lines = [f"## 3. Reading and splitting time against document size, up to the {m['limit_mb']} MB limit",
+             "",
+             "Generated text files of three shapes (a decision of short lines, a law of articles and "
+             "clauses, prose on one line), read by `load_document` and split by `chunk_document`; "
+             f"median of {m['repeats']} runs per size. \"before\": the chunker at commit "
+             f"{m['baseline_commit']} (one run per size, up to 1 MB: it is quadratic). Slope: of "
+             "log(time) on log(size), 1 is linear and 2 quadratic.",
+             f"Command: `{m['command']}` ({m['seconds']} s in all).", "",
+             "| shape | chunker | slope (split) | " + " | ".join(
+                 f"{p['mb']:g} MB" for p in series["lines"]["fixed"]["points"]) + " |",
+             "|---|---|---|" + "---|" * len(series["lines"]["fixed"]["points"])]
+    for shape, systems in series.items():
+        for system in ("fixed", "before"):
+            pts = {p["mb"]: p for p in systems[system]["points"]}
+            cells = [f"{pts[p['mb']]['split_s']:.3g} s" if p["mb"] in pts else "—"
+                     for p in series["lines"]["fixed"]["points"]]
+            lines.append(f"| {shape} | {system} | {systems[system]['slope_split']} | " + " | ".join(cells) + " |")
+    largest = {shape: s["fixed"]["points"][-1] for shape, s in series.items()}
+    lines += ["", "At the limit: " + "; ".join(
+        f"{shape} {p['bytes'] / 2**20:.0f} MB read in {p['read_s']:.1f} s and split in {p['split_s']:.1f} s "
+        f"({p['passages']:,} passages" + (f", over the {m['max_passages']:,}-passage limit)"
+                                          if p["passages"] > m["max_passages"] else ")")
+        for shape, p in largest.items()) + ". In the indexer such a text never reaches the split: "
+        "`prepare` refuses it from its length first (`bot/ingest/limits.py: check_length`), and a text "
+        "that passes splits into at most that many passages. The machine was shared with other jobs "
+        "(load average in the Machine section), so single points are noisy; the slopes are the result.", "",
+        "![Split time against size](results/chunking_vs_size.png)", ""]
+    return lines
+
+
+SECTIONS = {"quality.json": render_quality, "speed.json": render_speed, "chunking.json": render_chunking}
 
 
 def write_report(results: Path, path: Path) -> Path:

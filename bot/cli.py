@@ -31,6 +31,7 @@ from bot.channels.render import render_text
 from bot.config import Settings
 from bot.errors import BadQuery, BadUsage, CadreBotError, ModelUnavailable
 from bot.runtime import Runtime
+from bot.text import clean_question
 
 _OS_ERRORS = {errno.EACCES: "không có quyền truy cập", errno.EPERM: "không có quyền truy cập",
               errno.ENOENT: "không tồn tại", errno.ENOTDIR: "không phải thư mục",
@@ -102,7 +103,7 @@ def _hit_json(rank: int, hit) -> dict:
 
 def _search_json(rt: Runtime, query: str, k: int) -> dict:
     result = rt.search(query, k)
-    return {"query": query, "results": [_hit_json(h.rank, h) for h in result.hits],
+    return {"query": clean_question(query), "results": [_hit_json(h.rank, h) for h in result.hits],
             "missing": [r.label for r in result.missing]}
 
 
@@ -162,7 +163,7 @@ def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.
         raise BadUsage("cần một câu truy vấn hoặc --batch FILE.")
     rt = _runtime(documents, index)
     if batch is not None:
-        handle = sys.stdin if batch == "-" else open(batch, encoding="utf-8")
+        handle = _stdin() if batch == "-" else open(batch, encoding="utf-8", errors="surrogateescape")
         rt.searcher()
         for line in handle:
             q = line.rstrip("\n")
@@ -172,7 +173,7 @@ def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.
             try:
                 out = _search_json(rt, q, k)
             except BadQuery as exc:  # one bad line is a result, not the end of the batch
-                out = {"query": q, "error": str(exc), "results": []}
+                out = {"query": clean_question(q), "error": str(exc), "results": []}
             # Per-query time (model load excluded) for benchmarks: bench/latency.py.
             out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
             typer.echo(json.dumps(out, ensure_ascii=False))
@@ -201,10 +202,18 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
         typer.echo(render_text(answer))
 
 
+def _stdin():
+    """stdin that never raises on a byte that is not UTF-8 (issue 18): the byte reaches
+    the question as a lone surrogate, which bot.text.clean_question repairs."""
+    if hasattr(sys.stdin, "reconfigure"):  # (before the first read; a test runner's stand-in has none)
+        sys.stdin.reconfigure(errors="surrogateescape")
+    return sys.stdin
+
+
 def _chat(rt: Runtime) -> None:
     from bot.channels import terminal
 
-    terminal.chat(rt, typer.echo, lambda text: typer.echo(text, err=True))
+    terminal.chat(rt, typer.echo, lambda text: typer.echo(text, err=True), _stdin())
 
 
 @app.command()

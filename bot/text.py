@@ -32,6 +32,54 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Lone surrogates: half a UTF-16 pair (a JSON "\\ud800"), or an undecodable byte
+# that Python smuggles in as U+DC80-U+DCFF (surrogateescape: argv, stdin, files).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NOT_ESCAPED_BYTE = re.compile(r"[\ud800-\udc7f\udd00-\udfff]")
+_TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # colour codes pasted from a terminal
+_SEPARATING = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})  # become a space
+_INVISIBLE = "Cf"  # zero-width and direction marks
+
+
+def clean_question(text: str) -> str:
+    """What a question from any channel becomes before it is read: valid, visible, NFC.
+
+    The same text from the terminal, Telegram or Zalo gives the same query:
+    - an undecodable byte (a lone surrogate) crashed the tokenizer with a
+      traceback and lost every later line of `chat` and `search --batch`;
+      the bytes are decoded again with their neighbours (so UTF-8 split into
+      escapes is recovered) and what is still invalid becomes a space;
+    - zero-width characters inside a word ("Ngh\\u200bị") made it unknown:
+      they are dropped, joining the word; between a word and a number
+      ("định\\u200b73") they become a space, keeping the reference;
+    - a NUL or other control character between words ("Nghị định\\x0073")
+      glued them or hid the reference: it becomes a space.
+    Markup is not touched here (bot/retrieve/query.py knows tags from a lone "<").
+    """
+    if _SURROGATE.search(text):
+        text = _NOT_ESCAPED_BYTE.sub(" ", text.encode("utf-16-le", "surrogatepass")
+                                     .decode("utf-16-le", "surrogatepass"))  # pairs joined
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\ufffd", " ")
+    text = _TERMINAL_ESCAPE.sub(" ", text)
+    if text.isascii() and text.isprintable():
+        return text
+    out: list[str] = []
+    for i, char in enumerate(text):
+        kind = unicodedata.category(char)
+        if kind == _INVISIBLE:
+            # Inside a word ("Ngh\u200bị") it joins the word; beside a digit, a space or
+            # a sign ("định\u200b73") it stood for the space that was not typed.
+            if not (out and _in_word(out[-1]) and i + 1 < len(text) and _in_word(text[i + 1])):
+                out.append(" ")
+        else:
+            out.append(" " if kind in _SEPARATING else char)
+    return nfc("".join(out))
+
+
+def _in_word(char: str) -> bool:
+    return char.isalpha() or unicodedata.category(char) == "Mn"
+
+
 def _tone_of(decomposed: str) -> str:
     tones = [c for c in decomposed if c in _TONE_SET]
     return tones[-1] if tones else ""

@@ -188,6 +188,79 @@ def make_single_line_txt(folder: Path, size: int = 1_000_000) -> Path:
     return path
 
 
+def make_six_megabyte_line_txt(folder: Path) -> Path:
+    """6 MB of prose on one line: 5,000 passages, once minutes of embedding (issue 18)."""
+    path = make_single_line_txt(folder, 6_000_000)
+    return path.rename(folder / "sau-mb-mot-dong.txt")
+
+
+def make_wordless_txt(folder: Path, size: int = 2_000_000) -> Path:
+    """2 MB of "aaaa…": no word, no line, no structure. The issue's 5 MB (once 4,173
+    passages) is refused from its length first; 2 MB fits the length and has no word."""
+    path = folder / "aaaa.txt"
+    path.write_bytes(b"a" * size)
+    return path
+
+
+def make_many_lines_txt(folder: Path, lines: int = 200_000) -> Path:
+    """A decision listing 200,000 short lines: splitting it was quadratic (161 s, issue 18)."""
+    path = folder / "danh-sach.txt"
+    header = "THỦ TƯỚNG CHÍNH PHỦ\nSố: 12/2024/QĐ-TTg\n\nQUYẾT ĐỊNH\nVề danh sách cán bộ\n\n"
+    path.write_text(header + "".join(f"cán bộ {n}\n" for n in range(lines)), encoding="utf-8")
+    return path
+
+
+@cache
+def _deflated_lines(megabytes: int) -> tuple[bytes, int, int]:
+    """Raw deflate of a WordprocessingML body of numbered paragraphs (~30:1), its CRC and size."""
+    deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
+    parts, crc, size, n = [], 0, 0, 0
+    head = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w='
+            b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>')
+    tail = b"</w:body></w:document>"
+    for block in (head, *(b"".join(f"<w:p><w:r><w:t>cán bộ {n}</w:t></w:r></w:p>".encode()
+                                   for n in range(start, start + 20_000))
+                          for start in range(0, megabytes * 22_000, 20_000)), tail):
+        parts.append(deflate.compress(block))
+        crc, size = zlib.crc32(block, crc), size + len(block)
+    return b"".join(parts) + deflate.flush(), crc, size
+
+
+def make_inflating_docx(folder: Path, megabytes: int = 60) -> Path:
+    """An honest DOCX of a few MB that unzips past the size limit at a ratio (~30) a
+    zip-bomb guard accepts; 200 MB of it kept the build lock for ten minutes (issue 18)."""
+    data, crc, size = _deflated_lines(megabytes)
+    path = folder / "phu-luc-lon.docx"
+    path.write_bytes(_docx_with(data, size, crc))
+    return path
+
+
+def _outside(folder: Path) -> Path:
+    """A folder beside `folder`, holding what a link must never lead the indexer to."""
+    outside = folder.parent / f"{folder.name}-ngoai"
+    outside.mkdir(exist_ok=True)
+    return outside
+
+
+def make_link_outside(folder: Path) -> Path:
+    """A link to a secret outside the documents folder (an archive or `cp -a` brings these)."""
+    secret = _outside(folder) / "env.txt"
+    secret.write_text("Điều 1. TELEGRAM_BOT_TOKEN=123456:bi-mat\n", encoding="utf-8")
+    path = folder / "bi-mat.txt"
+    path.symlink_to(secret)
+    return path
+
+
+def make_linked_folder(folder: Path) -> Path:
+    """A link to a folder outside, holding a secret document."""
+    private = _outside(folder) / "mat"
+    private.mkdir(exist_ok=True)
+    (private / "luong.txt").write_text("Điều 1. Bảng lương mật\n", encoding="utf-8")
+    path = folder / "tuyet-mat"
+    path.symlink_to(private, target_is_directory=True)
+    return path
+
+
 def make_duplicate(folder: Path) -> Path:
     """The good document again under another name."""
     path = folder / "ban-sao-nd-41.txt"
@@ -249,8 +322,30 @@ BAD_FILES = [
     BadFile(make_random_bytes_txt, "không đọc được"),
     BadFile(make_control_char_name, "Tên tệp"),
     BadFile(make_non_utf8_name, "Tên tệp"),
+    BadFile(make_six_megabyte_line_txt, "quá dài"),
+    BadFile(make_wordless_txt, "không có từ ngữ"),
+    BadFile(make_inflating_docx, "giải nén ra"),
+    BadFile(make_link_outside, "liên kết"),
+    BadFile(make_linked_folder, "liên kết"),
     BadFile(make_single_line_txt, None),
     BadFile(make_duplicate, None),
     BadFile(make_backslash_name, None),
     BadFile(make_long_name, None),
+]
+
+
+# Questions that reached the bot broken (issue 18), each still about Điều 11 of
+# Nghị định 73/2023/NĐ-CP: an undecodable byte (a lone surrogate, as argv,
+# stdin and surrogateescape deliver it), half a UTF-16 pair (as a JSON escape
+# delivers it), zero-width characters inside words and between a word and a
+# number, a NUL between words, terminal colour codes, and literal "<" that are
+# not tags.
+HOSTILE_QUESTIONS = [
+    "Nghị định 73 \udcff bảo vệ cán bộ dám nghĩ dám làm như thế nào?",
+    "Nghị định 73 \ud800 bảo vệ cán bộ dám nghĩ dám làm như thế nào?",
+    "Ngh\u200bị đ\u200cịnh 73 bảo vệ cán bộ dám nghĩ dám làm",
+    "Nghị định\u200b73 bảo vệ cán bộ dám nghĩ dám làm",
+    "Nghị định\x0073 bảo vệ cán bộ dám nghĩ dám làm",
+    "\x1b[31mNghị định 73\x1b[0m bảo vệ cán bộ dám nghĩ dám làm",
+    "Điều 11 < Điều 12 <b <i nghị định 73 & bảo vệ cán bộ >",
 ]

@@ -240,12 +240,13 @@ def test_docx_zip_bomb_refused_before_parsing(tmp_path: Path) -> None:
     assert reason(excinfo) == "DOCX bất thường (giải nén quá lớn), có thể là zip bomb"
 
 
-def test_docx_over_size_limit_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = make_docx(tmp_path / "lon.docx", [PARAGRAPH])
-    load_document(path)  # fine under the real limit
-    monkeypatch.setattr(loaders, "MAX_DOCX_UNZIPPED", 10_000)
-    with pytest.raises(DocumentError, match="zip bomb"):
-        load_document(path)
+def test_docx_unzipping_past_the_size_limit_is_refused(tmp_path: Path) -> None:
+    """The unzipped size counts against the file size limit, even at an honest ratio."""
+    path = make_docx(tmp_path / "lon.docx", [f"{PARAGRAPH} {n}" for n in range(3000)])
+    assert path.stat().st_size < 0.5 * 1024 * 1024
+    load_document(path, max_mb=2)  # fine under a limit it fits
+    with pytest.raises(DocumentError, match=r"DOCX giải nén ra 1\.\d MB, quá giới hạn 1 MB"):
+        load_document(path, max_mb=1)
 
 
 def test_pdf_renamed_docx_refused(tmp_path: Path) -> None:

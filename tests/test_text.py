@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.text import fold, has_diacritics, nfc, normalize_tones, strip_diacritics, words
+from bot.text import clean_question, fold, has_diacritics, nfc, normalize_tones, strip_diacritics, words
 
 VOWELS = "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵ"
 CONSONANTS = "bcdđghklmnpqrstvx"
@@ -127,3 +127,38 @@ def test_words_are_word_characters_only(text: str) -> None:
         # Starts with a letter or digit; marks NFC cannot compose may follow.
         assert re.fullmatch(r"[^\W_](?:[^\W_]|[\u0300-\u036f])*", word)
         assert word == fold(word)
+
+
+# --- clean_question: what every question becomes, whatever channel it came from -----
+
+
+# Surrogates, format and control characters drawn as often as letters and marks.
+hostile_text = st.text(st.one_of(*(st.characters(categories=[c]) for c in ("Cs", "Cf", "Cc", "Zl")),
+                                 st.sampled_from(VIETNAMESE_ALPHABET + " 0123456789\u0323\u0301"),
+                                 st.characters()))
+
+
+@given(hostile_text)
+@example("Nghị định 73 \udcff bảo vệ")
+@example("\ud83d\ude00 \ud800 Ngh\u200bị đ\u200cịnh\u200b73\x00x\x1b[31m")
+def test_clean_question_gives_valid_visible_nfc_text_and_is_idempotent(text: str) -> None:
+    cleaned = clean_question(text)
+    cleaned.encode("utf-8")  # no lone surrogate left
+    assert not any(unicodedata.category(c) in {"Cc", "Cf", "Cs"} for c in cleaned)
+    assert cleaned == unicodedata.normalize("NFC", cleaned)
+    assert clean_question(cleaned) == cleaned
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("Ngh\u200bị đ\u200cịnh 73", "Nghị định 73"),  # inside a word: joined
+    ("Nghị định\u200b73", "Nghị định 73"),  # before a number: a space
+    ("Nghị định\x0073", "Nghị định 73"),
+    ("Nghi\u200b\u0323", "Nghị"),  # the mark composes once the gap is gone
+    ("Ngh\udce1\udcbb\udc8b định", "Nghị định"),  # UTF-8 bytes carried as escapes: recovered
+    ("a \udcff b", "a   b"),  # a byte that is no UTF-8: a space
+    ("\ud83d\ude00 \ud800", "😀  "),  # a pair rejoined, a half dropped
+    ("\x1b[1;31mđỏ\x1b[0m", " đỏ "),
+    ("Điều 11 < Điều 12 <b", "Điều 11 < Điều 12 <b"),  # markup is the query parser's job
+])
+def test_clean_question_examples(raw: str, clean: str) -> None:
+    assert clean_question(raw) == clean

@@ -34,7 +34,7 @@ from bot.errors import CadreBotError, DocumentError, IndexBusy, IndexCorrupt
 from bot.index import layout, lexical, store
 from bot.index.dense import DenseIndex, write_vectors
 from bot.index.lexical import ANALYZER_VERSION, FIELDS, TermCounts, analyze
-from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
+from bot.ingest import CHUNKER_VERSION, Prepared, prepare, scan_documents
 from bot.ingest.metadata import sidecar_path
 from bot.ingest.ocr import OcrOptions
 
@@ -232,7 +232,10 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report
                    ocr: OcrOptions | None = None) -> tuple[list[int], list[np.ndarray]]:
     """Delete removed documents, insert new and changed ones; their chunk ids and vectors."""
     known = {d.source: d for d in store.documents(db)}
-    files = list_documents(documents_dir)
+    listing = scan_documents(documents_dir)
+    files = listing.found
+    # A refused link is absent: one indexed by an older build is removed from the index.
+    report.skipped.update(listing.refused)
     present = {source for source, _ in files}
     for source in sorted(set(known) - present):
         store.delete_document(db, source)

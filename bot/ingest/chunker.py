@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 MAX_CHARS = 1200
 PREAMBLE = "Phần mở đầu"
 
@@ -31,6 +31,8 @@ _CLAUSE = re.compile(r"^(\d+[a-zđ]?)\.\s+\S")
 _POINT = re.compile(r"^[a-zđ]\)\s+\S")
 _BULLET = re.compile(r"^[-+•–]\s+\S")
 _SENTENCE_END = re.compile(rf"(?<=[.;!?])\s+(?=[{_UP}0-9])")
+_LAST_SPACE = re.compile(r".*\s", re.S)  # greedy: ends just after the window's last space
+_SPACES = re.compile(r"\s*")
 
 
 @dataclass
@@ -74,14 +76,26 @@ def _is_unnumbered_heading(line: str, following: str) -> bool:
     )
 
 
+def _next_nonempty(lines: list[str]) -> list[str]:
+    """For each line, the next non-empty line after it ("" for none), in one backward pass.
+
+    Looking ahead from every line (a slice of the rest per line) made a
+    200,000-line list take minutes to split (issue 18).
+    """
+    following, upcoming = [""] * len(lines), ""
+    for i in range(len(lines) - 1, -1, -1):
+        following[i] = upcoming
+        upcoming = lines[i] or upcoming
+    return following
+
+
 def _blocks(lines: list[str]) -> list[_Block]:
     """Walk the lines once, keeping the heading path, and cut at every article."""
     path: dict[str, str] = {}
     blocks = [_Block([], None, None, [])]
     pending: str | None = None  # a Chương/Phần whose title is on the next line
     opened = False  # a Phần/Chương/Mục heading came after the last block began
-    for i, line in enumerate(lines):
-        following = next((ln for ln in lines[i + 1 :] if ln), "")
+    for line, following in zip(lines, _next_nonempty(lines)):
         if not line:
             blocks[-1].lines.append(line)
             continue
@@ -131,29 +145,58 @@ def _split_long(text: str, max_chars: int) -> list[str]:
     else:
         units = lines
     if len(units) == 1:  # one enormous sentence: cut at spaces
-        units = re.findall(rf".{{1,{max_chars}}}(?:\s|$)", text, re.S) or [text]
-    return [p for p in _pack(units, max_chars, "\n" if len(lines) > 1 else " ")]
+        return _cut_at_spaces(text, max_chars)
+    return _pack(units, max_chars, "\n" if len(lines) > 1 else " ")
+
+
+def _cut_at_spaces(text: str, max_chars: int) -> list[str]:
+    """Pieces of at most max_chars, each cut at the last space it can hold (hard, when none).
+
+    Every character is kept: the regex this replaces skipped the text of a
+    window without a space. It walks offsets instead of slicing off the rest
+    after each cut, so a 6 MB line is one pass, not thousands of copies.
+    """
+    pieces, start, end = [], _SPACES.match(text).end(), len(text)
+    while end - start > max_chars:
+        space = _LAST_SPACE.match(text, start + 1, start + max_chars + 1)
+        cut = space.end() - 1 if space else start + max_chars
+        pieces.append(text[start:cut].rstrip())
+        start = _SPACES.match(text, cut).end()
+    if start < end:
+        pieces.append(text[start:])
+    return pieces
 
 
 def _pack(units: list[str], max_chars: int, sep: str) -> list[str]:
-    """Greedily join neighbouring units up to max_chars; a unit too long is cut further."""
+    """Greedily join neighbouring units up to max_chars; a unit too long is cut further.
+
+    The passage being filled is a list joined once: growing a string per unit
+    copied up to max_chars characters for every line of the document.
+    """
     out: list[str] = []
+    run: list[str] = []  # the passage being filled
+    size = 0
+
+    def close() -> None:
+        if run:
+            out.append(sep.join(run))
+            run.clear()
+
     for unit in units:
         if len(unit) > max_chars:
+            close()
             parts = _split_long(unit, max_chars) if len(units) > 1 else [unit]
             # A unit that could not be split further is cut at spaces (never recurse on it again).
-            for part in parts:
-                while len(part) > max_chars:
-                    cut = part.rfind(" ", 0, max_chars) if " " in part[:max_chars] else max_chars
-                    cut = cut if cut > 0 else max_chars
-                    out.append(part[:cut])
-                    part = part[cut:].lstrip()
-                if part:
-                    out.append(part)
-        elif out and len(out[-1]) + len(sep) + len(unit) <= max_chars:
-            out[-1] = out[-1] + sep + unit
+            pieces = [piece for part in parts for piece in _cut_at_spaces(part, max_chars)]
+            out.extend(pieces[:-1])
+            run[:], size = pieces[-1:], len(pieces[-1]) if pieces else 0  # the next unit may join it
+        elif run and size + len(sep) + len(unit) <= max_chars:
+            run.append(unit)
+            size += len(sep) + len(unit)
         else:
-            out.append(unit)
+            close()
+            run[:], size = [unit], len(unit)
+    close()
     return out
 
 
@@ -183,8 +226,11 @@ def _article_chunks(block: _Block, max_chars: int) -> list[Chunk]:
         return [make(body, None)]
     chunks: list[Chunk] = []
     run: list[tuple[str | None, str]] = []
+    size = 0  # of the run's text, kept as it grows: summing it per clause was quadratic
 
     def flush() -> None:
+        nonlocal size
+        size = 0
         if not run:
             return
         numbers = [n for n, _ in run if n]
@@ -199,9 +245,10 @@ def _article_chunks(block: _Block, max_chars: int) -> list[Chunk]:
             flush()
             chunks.extend(make(part, number) for part in _split_long(text, max_chars))
             continue
-        if run and sum(len(t) + 1 for _, t in run) + len(text) > max_chars:
+        if run and size + len(text) > max_chars:
             flush()
         run.append((number, text))
+        size += len(text) + 1
     flush()
     return chunks
 

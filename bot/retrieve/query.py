@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bot.index.lexical import with_bigrams
-from bot.text import WORD, fold, nfc, strip_diacritics
+from bot.text import WORD, clean_question, fold, strip_diacritics
 
 # Abbreviations of cadre work, expanded for matching (the abbreviation is kept too).
 ABBREVIATIONS = {
@@ -54,7 +54,12 @@ _REF = re.compile(
 _BARE_NUMBER = re.compile(
     r"\b(?P<num>\d{1,4})(?:/(?P<year>(?:19|20)\d\d))?[/-](?P<suffix>[a-z]{2,5}(?:[-/][a-z0-9]{1,8})+)\b")
 # HTML tags, links and chat markup (*bold*, _italic_, `code`) say nothing about the topic.
-_MARKUP = re.compile(r"<[^<>]{0,300}>|https?://\S+|[*_`~|]+")
+# A tag is a name and attribute-shaped words (ASCII names, values after "="), so
+# a lone "<" in "Điều 11 < Điều 12 <i nghị định 73 ... >" is text, not a tag
+# that swallows the reference up to the next ">".
+_TAG = (r"</?[a-z][a-z0-9-]*(?:\s+[a-z_:][-a-z0-9_:.]*"
+        r"""(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?)*\s*/?>|<!--[^<>]{0,300}-->""")
+_MARKUP = re.compile(rf"{_TAG}|https?://\S+|[*_`~|]+", re.I)
 _ARTICLE = re.compile(r"\bdieu\s+(\d{1,3}[a-z]?)\b")
 _CLAUSE = re.compile(r"\bkhoan\s+(\d{1,3})\b")
 # "luật viên chức", but not "kỷ luật", "pháp luật", "quy luật".
@@ -169,7 +174,8 @@ def parse(text: str, restore: Callable[..., list[str]] | None = None) -> Query:
     `restore(syllables, keep=...)` puts back missing diacritics (the index's
     accent model); without it the accented field gets the words as typed.
     """
-    text = " ".join(_MARKUP.sub(" ", html.unescape(nfc(text))).split())
+    text = " ".join(clean_question(text).split())  # single spaces: no long runs for _MARKUP
+    text = " ".join(_MARKUP.sub(" ", html.unescape(text)).split())
     folded = fold(text)
     plain = strip_diacritics(folded)
     refs, article, clause = _references(plain, text)
