@@ -2,7 +2,7 @@
 
     python tools/ship_decree.py SOURCE.md DEST.txt
 
-What changes, and only this (documents/PROOFREADING.md lists it per file):
+What changes, and only this (documents/README.md lists it per file):
 - everything before the decree's own opening is dropped: the repository's
   front matter, its "THÔNG TIN VĂN BẢN" table and its summary. The decree starts
   at its "CHÍNH PHỦ" line, or, when the source has none, at the "Số: ..." line
