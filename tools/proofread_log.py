@@ -3,7 +3,7 @@
     python tools/proofread_log.py bench/data/luat-80-2025
 
 Prints a Markdown list per article (the article a change falls in is the last
-"Điều N." seen) and the totals: the log in documents/PROOFREADING.md is its output.
+"Điều N." seen) and the totals: bench/data/luat-80-2025/CORRECTIONS.md is its output.
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ What changes, and only this (documents/README.md lists it per file):
 - Markdown markup that is not text is removed: heading marks ("## Chương I",
   "### Điều 1."), bold/italic asterisks, horizontal rules ("---") and list
   indentation. The chunker reads "Điều 1." only at the start of a line.
+- Soft line breaks are joined: in Markdown a single newline inside a paragraph
+  is a space. The OCR kept the page's line wrapping, so a wrapped line that
+  begins "Điều 9 Nghị định này, ..." read as a new article. A line that starts
+  a unit (Chương, Mục, "Điều N.", "1.", "a)", "- ", a heading in capitals) or
+  follows a blank line stays on its own line.
 Every other character is kept as the source has it, OCR noise included, in NFC.
 """
 
@@ -25,6 +30,23 @@ _HEADING = re.compile(r"^#{1,6}\s+")
 _RULE = re.compile(r"^\s*(-{3,}|\*{3,}|_{3,})\s*$")
 _EMPHASIS = re.compile(r"\*\*(.+?)\*\*|(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 _OWN_NOTES = ("## GHI CHÚ SỐ HÓA",)
+_UNIT = re.compile(r"^(Chương\s|Mục\s|Phụ lục|Điều\s+\d+[a-zđ]?\.|\d+[a-zđ]?\.\s|[a-zđ]\)\s|[-+•~]\s)")
+
+
+def _caps(line: str) -> bool:
+    return any(c.isalpha() for c in line) and line == line.upper()
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Join soft-wrapped lines to the line they continue."""
+    out: list[str] = []
+    for line in lines:
+        if (out and out[-1] and line and not _UNIT.match(line) and not _caps(line)
+                and not _caps(out[-1])):
+            out[-1] += " " + line
+        else:
+            out.append(line)
+    return out
 
 
 def decree_text(markdown: str) -> str:
@@ -41,7 +63,7 @@ def decree_text(markdown: str) -> str:
         line = _HEADING.sub("", line)
         line = _EMPHASIS.sub(lambda m: m.group(1) or m.group(2), line)
         out.append(line.strip() if line.startswith("   ") else line.rstrip())
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(_unwrap(out))).strip()
     return text + "\n"
 
 
