@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from bot.index import Passage
+from bot.index.catalog import expiry_note
 from bot.index.lexical import with_bigrams
 from bot.ingest.chunker import PREAMBLE
 from bot.ingest.metadata import NEWS
@@ -101,9 +102,8 @@ def notes(p: Passage, today: date | None = None) -> list[str]:
     out = []
     if not p.meta.complete:
         out.append("Bản trong kho là bản trích, không đầy đủ toàn văn.")
-    if p.meta.expired(today):
-        until = date.fromisoformat(p.meta.valid_until).strftime("%d/%m/%Y")
-        out.append(f"Văn bản này không còn hiệu lực (từ {until}); cần đối chiếu văn bản thay thế.")
+    if p.meta.expired(today):  # names the replacing text and article (issue 15, helper "law")
+        out.append(expiry_note(p.meta, p.successor))
     if p.meta.status:
         out.append(f"Tình trạng: {p.meta.status}")
     return out

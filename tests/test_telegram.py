@@ -211,7 +211,7 @@ def test_more_sources_and_feedback_buttons(start_bot, api):
     bot.press(USER, answer, buttons["👎"])
     [stats] = bot.ask(ADMIN, "/stats")
     assert "Góp ý: 👍 1 | 👎 1" in stats["text"]
-    assert "Văn bản: 12" in stats["text"] and "Trả lời được: 1/1 (100%)" in stats["text"]
+    assert "Văn bản: 16" in stats["text"] and "Trả lời được: 1/1 (100%)" in stats["text"]
 
 
 def test_admin_commands_are_refused_to_others(start_bot, api):
@@ -317,7 +317,7 @@ def test_questions_are_answered_while_a_reindex_runs(start_bot, api, own_corpus,
     gate.set()
     api.wait(lambda: "✅" in api.sent(ADMIN, start)[0]["text"], 60)
     final = api.sent(ADMIN, start)[0]
-    assert "Thêm 1, cập nhật 0, xoá 0, không đổi 12" in final["text"] and "• Thêm: them.txt" in final["text"]
+    assert "Thêm 1, cập nhật 0, xoá 0, không đổi 16" in final["text"] and "• Thêm: them.txt" in final["text"]
     assert final["message"]["message_id"] == progress["message"]["message_id"]
 
 

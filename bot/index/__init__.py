@@ -45,6 +45,9 @@ class Passage:
     clause: str | None
     heading: str
     text: str
+    # The matching article of the text that replaced this one (bot.retrieve.successor),
+    # set by search on passages of superseded documents; None when unknown.
+    successor: object | None = None
 
 
 class Index:
@@ -122,6 +125,18 @@ class Index:
     def article_positions(self, document_id: int, article: str) -> list[int]:
         """Positions of every chunk of one article, in reading order."""
         return list(self._articles.get((document_id, article), []))
+
+    def articles(self, document_id: int) -> dict[str, tuple[str, str]]:
+        """Article number -> (title, whole text) of one document, in reading order."""
+        with self._lock:
+            rows = self.db.execute("SELECT article, article_title, text FROM chunks "
+                                   "WHERE document_id = ? AND article IS NOT NULL ORDER BY ordinal",
+                                   (document_id,)).fetchall()
+        out: dict[str, tuple[str, str]] = {}
+        for article, title, text in rows:
+            have = out.get(article)
+            out[article] = (title or "", f"{have[1]}\n{text}" if have else text)
+        return out
 
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
