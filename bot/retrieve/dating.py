@@ -7,6 +7,9 @@ Glue between `validity` (pure date logic) and a search in progress:
   likewise narrows a title shared by two laws to the 2008 one.
 - Documents the question names by number or year are never lowered: asking
   for a superseded text by name is how officials look up old rules.
+- A law named by its title ("Điều 4 Luật Cán bộ, công chức") is the version
+  in force on the asked date when several share the title, unless only an
+  older one has the article named ("Điều 79 Luật Cán bộ, công chức": 2008).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from bot.index import Index
 from bot.retrieve import validity
 from bot.retrieve.query import TYPE_WORDS
+from bot.text import strip_diacritics
 
 
 def _year_of(number: str | None) -> str | None:
@@ -56,10 +60,28 @@ def date_query(result, index: Index, now: date | None = None) -> dict[int, float
     period = validity.asked_period(result.query.text, now)
     if period.is_today and named:
         period = validity.period_of([index.documents[d].meta for d in dict.fromkeys(named)], now) or period
+    result.documents = _current_versions(result, index, period, spared)
     if period.old:  # "luật cũ" is not a law named "cũ"
         result.missing = [r for r in result.missing if not r.words.startswith("cu")]
     result.period = period
     return validity.penalties({d.id: d.meta for d in index.documents.values()}, period, spared)
+
+
+def _current_versions(result, index: Index, period: validity.Period, spared: set[int]) -> list[int]:
+    """Named documents, keeping of several versions of one title those in force in `period`."""
+    groups: dict[tuple, list[int]] = {}
+    for d in result.documents:
+        meta = index.documents[d].meta
+        groups.setdefault((meta.type, " ".join(re.findall(r"\w+", strip_diacritics(meta.title).lower()))),
+                          []).append(d)
+    drop: set[int] = set()
+    article = result.query.article
+    for group in groups.values():
+        current = [d for d in group if validity.in_force(index.documents[d].meta, period)
+                   and (not article or index.article_positions(d, article))]
+        if current and len(current) < len(group):
+            drop.update(d for d in group if d not in current and d not in spared)
+    return [d for d in result.documents if d not in drop]
 
 
 def penalty_of(penalties: dict[int, float], doc_ids: np.ndarray) -> np.ndarray:
