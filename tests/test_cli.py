@@ -99,8 +99,7 @@ def test_search_without_index_exits_1(cli, tmp_path):
     assert "cadrebot index" in result.output
 
 
-def test_stats_lists_documents_with_status(cli, monkeypatch):
-    monkeypatch.setenv("CADREBOT_TODAY", "2026-12-01")
+def test_stats_lists_documents_with_status(cli):
     result = cli("stats")
     assert result.exit_code == 0
     assert "Văn bản: 15" in result.output

@@ -223,7 +223,8 @@ def test_todays_rules_come_first_from_the_law_in_force(searcher, today_is, quest
 
 @pytest.mark.parametrize("question, article", [
     ("theo luật 2008 thời hiệu xử lý kỷ luật công chức là bao lâu", "80"),
-    ("Theo Luật cán bộ, công chức năm 2008, công chức có những hình thức kỷ luật nào?", "79"),
+    ("Theo luật 2008, công chức có những hình thức kỷ luật nào?", "79"),
+    ("Theo Luật cán bộ, công chức năm 2008, thời hiệu xử lý kỷ luật là bao lâu?", "80"),
     ("Năm 2020 thời hiệu xử lý kỷ luật công chức là bao lâu?", "80"),
     ("Trước 1/7/2025 công chức có những hình thức kỷ luật nào?", "79"),
 ])

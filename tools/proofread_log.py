@@ -28,6 +28,14 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def syllables_matched(raw: str, proofread: str) -> tuple[int, int]:
+    """Proofread syllables (lower-cased \\w+ runs) that Tesseract read right, in order; and their number."""
+    ref = re.findall(r"\w+", unicodedata.normalize("NFC", proofread).lower())
+    hyp = re.findall(r"\w+", unicodedata.normalize("NFC", raw).lower())
+    sm = difflib.SequenceMatcher(a=hyp, b=ref, autojunk=False)
+    return sum(b.size for b in sm.get_matching_blocks()), len(ref)
+
+
 def changes(raw: str, proofread: str, start: str) -> tuple[list[tuple[str, str, str]], int, int]:
     """(article, before, after) for each changed span; tokens deleted as noise; tokens compared."""
     ref = _tokens(proofread)
@@ -48,11 +56,13 @@ def changes(raw: str, proofread: str, start: str) -> tuple[list[tuple[str, str, 
 
 if __name__ == "__main__":
     folder = Path(sys.argv[1])
-    article, total, noise_total, words = "mở đầu", [], 0, 0
+    article, total, noise_total, words, right, syllables = "mở đầu", [], 0, 0, 0, 0
     for page in sorted(folder.glob("p-*.txt")):
         raw = (folder / "tesseract" / page.name).read_text(encoding="utf-8")
         found, noise, n = changes(raw, page.read_text(encoding="utf-8"), article)
         total += [(page.stem, *c) for c in found]
+        ok, n_syl = syllables_matched(raw, page.read_text(encoding="utf-8"))
+        right, syllables = right + ok, syllables + n_syl
         noise_total += noise
         words += n
         heads = _ARTICLE.findall(page.read_text(encoding="utf-8"))
@@ -65,3 +75,4 @@ if __name__ == "__main__":
         print(f"- {page}: «{before or '∅'}» → «{after}»")
     print(f"\n{len(total)} corrections (word spans) over {words} words; {noise_total} tokens of "
           "stamps, signature block, page numbers and specks dropped.")
+    print(f"Tesseract syllables already right: {right}/{syllables} = {right / syllables:.4f}.")
