@@ -1,8 +1,8 @@
 """Each document's standing, in words: for `cadrebot stats`, `/docs` and the answer's warnings.
 
-    status(meta, known)        -> ["hết hiệu lực từ 01/07/2025", "được thay thế bởi Luật 80/2025/QH15", ...]
-    expiry_note(meta, succ)    -> the warning a citation of a superseded text carries
-    label_for(number, known)   -> "Luật 80/2025/QH15": from the corpus when it holds the text, else from the number
+    status(meta, known)      -> ["hết hiệu lực từ 01/07/2025", "được thay thế bởi Luật 80/2025/QH15"]
+    expiry_note(meta, succ)  -> the warning a citation of a superseded text carries
+    label_for(number, known) -> "Luật 80/2025/QH15": as indexed, else read from the number
 
 `known` maps a document number to the label of the indexed document bearing
 it (`labels(documents)`), so a replacement in the corpus is named exactly as
@@ -16,6 +16,13 @@ from typing import Iterable
 
 from bot.clock import today
 from bot.ingest.metadata import DocumentMeta, number_key, type_of_number
+
+
+def _iso(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def _short(iso: str | None) -> str:
@@ -39,19 +46,19 @@ def label_for(number: str, known: dict[str, str] | None = None) -> str:
     return f"{kind} {key}" if kind else key
 
 
-def status(meta: DocumentMeta, known: dict[str, str] | None = None, on: date | None = None) -> list[str]:
-    """The document's standing on `on` (today): in force or since when not, what replaced it, excerpt, OCR."""
+def status(meta: DocumentMeta, known: dict[str, str] | None = None,
+           on: date | None = None) -> list[str]:
+    """Its standing on `on` (today): in force since / no longer since, replaced by, excerpt, OCR."""
     on = on or today()
     out = []
-    starts = meta.valid_from or None
     if meta.expired(on):
         out.append(f"hết hiệu lực từ {_short(meta.valid_until)}")
         if meta.replaced_by:
             out.append("được thay thế bởi " + ", ".join(label_for(n, known) for n in meta.replaced_by))
-    elif starts and _short(starts) and starts > on.isoformat():
-        out.append(f"chưa có hiệu lực (từ {_short(starts)})")
+    elif _iso(meta.valid_from) and _iso(meta.valid_from) > on:
+        out.append(f"chưa có hiệu lực (từ {_short(meta.valid_from)})")
     elif meta.valid_from or meta.valid_until or meta.replaces:
-        out.append("còn hiệu lực" + (f" (từ {_short(starts)})" if starts else ""))
+        out.append("còn hiệu lực" + (f" (từ {_short(meta.valid_from)})" if meta.valid_from else ""))
     if meta.replaces:
         out.append("thay thế " + ", ".join(label_for(n, known) for n in meta.replaces))
     if not meta.complete:
@@ -62,14 +69,16 @@ def status(meta: DocumentMeta, known: dict[str, str] | None = None, on: date | N
 
 
 def expiry_note(meta: DocumentMeta, successor=None, known: dict[str, str] | None = None) -> str:
-    """"Văn bản này không còn hiệu lực (từ 01/07/2025); được thay thế bởi Luật 80/2025/QH15 (Điều 36. ...)."
+    """"Văn bản này không còn hiệu lực (từ 01/07/2025); được thay thế bởi Luật 80/2025/QH15, …"
 
     `successor` (bot.retrieve.successor.Successor) names the matching article
     of the replacing text when the corpus holds it.
     """
     note = f"Văn bản này không còn hiệu lực (từ {_short(meta.valid_until)})"
     if successor is not None:
-        return f"{note}; được thay thế bởi {successor.label}, tương ứng {successor.heading or 'Điều ' + str(successor.article)}."
+        article = successor.heading or f"Điều {successor.article}"
+        return f"{note}; được thay thế bởi {successor.label}, tương ứng {article}."
     if meta.replaced_by:
-        return f"{note}; được thay thế bởi {', '.join(label_for(n, known) for n in meta.replaced_by)}."
+        names = ", ".join(label_for(n, known) for n in meta.replaced_by)
+        return f"{note}; được thay thế bởi {names}."
     return f"{note}; cần đối chiếu văn bản thay thế."

@@ -5,11 +5,11 @@ An admin describes `documents/nd-73.pdf` in `documents/nd-73.pdf.meta.json`:
     {"title": "...", "number": "73/2023/NĐ-CP", "type": "Nghị định", "issuer": "Chính phủ",
      "date": "2023-09-29", "complete": false, "status": "...", "valid_until": null}
 
-Dates and relations (helper "law", issue 15): `valid_from` and `valid_until` are
-ISO dates (in force from / no longer in force from), `replaces` and
-`replaced_by` lists of document numbers ("80/2025/QH15"), `ocr` true when the
-text was read from a scan. Every key is optional. Whatever the sidecar leaves out is read from the text
-(number, type, date, issuer, title), so a PDF dropped in without a sidecar is
+Dates and relations: `valid_from` and `valid_until` are ISO dates (the first
+day the text applies / no longer applies), `replaces` and `replaced_by` lists
+of document numbers ("80/2025/QH15"), `ocr` true when the text was read from a
+scan. Every key is optional. Whatever the sidecar leaves out is read from the
+text (number, type, date, issuer, title), so a PDF dropped in without a sidecar is
 still cited by its number. The sidecar travels with the file: rename or delete
 both together. A sidecar was chosen over front matter because it works the same
 for PDF, DOCX and text, and never touches the verbatim text.

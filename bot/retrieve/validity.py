@@ -80,7 +80,8 @@ def in_force(meta: DocumentMeta, period: Period) -> bool:
     return (start is None or start <= period.end) and (end is None or end > period.start)
 
 
-def penalties(metas: dict[int, DocumentMeta], period: Period, spared: set[int] = frozenset()) -> dict[int, float]:
+def penalties(metas: dict[int, DocumentMeta], period: Period,
+              spared: set[int] = frozenset()) -> dict[int, float]:
     """Document id -> amount to subtract for texts not in force in `period` (named ones spared).
 
     A text that had ended is lowered fully when the corpus holds what replaced
@@ -99,17 +100,20 @@ def penalties(metas: dict[int, DocumentMeta], period: Period, spared: set[int] =
 
 # --- reading the date from the question ---------------------------------------
 
-_TYPES = r"(?:bo luat|luat|nghi dinh|nd|nghi quyet|nq|quyet dinh|qd|thong tu|tt|ket luan|kl|chi thi|phap lenh)"
+_TYPES = (r"(?:bo luat|luat|nghi dinh|nd|nghi quyet|nq|quyet dinh|qd|thong tu|tt|ket luan|kl"
+          r"|chi thi|phap lenh)")
 # "luật 2008", "luật cán bộ, công chức năm 2008", "nghị định năm 2020": a text named by its year.
-_NAMED_YEAR = re.compile(rf"(?<!ky )(?<!phap )(?<!quy )\b(?P<type>{_TYPES})\b(?P<name>[a-z ,]{{0,60}}?)\s(?:nam\s+)?(?P<year>(?:19|20)\d\d)\b")
-_NAME_BREAK = re.compile(r"\b(truoc|sau|tu|vao|trong|den|khi|thi|la|co|bi|duoc|quy dinh|ap dung|nhu|hoi)\b")
+_NAMED_YEAR = re.compile(rf"(?<!ky )(?<!phap )(?<!quy )\b(?P<type>{_TYPES})\b"
+                         rf"(?P<name>[a-z ,]{{0,60}}?)\s(?:nam\s+)?(?P<year>(?:19|20)\d\d)\b")
+_NAME_BREAK = re.compile(r"\b(truoc|sau|tu|vao|trong|den|khi|thi|la|co|bi|duoc|quy dinh|ap dung"
+                         r"|nhu|hoi)\b")
 _WHEN = r"(?P<when>truoc|sau|tu|ke tu|den|vao|tai|trong)?\s*"
 _DAY = re.compile(_WHEN + r"(?:ngay\s*)?(?P<d>\d{1,2})\s*(?:/|-|\.|\s+thang\s+)(?P<m>\d{1,2})"
                   r"\s*(?:/|-|\.|\s+nam\s+)(?P<y>(?:19|20)\d\d)\b")
 _MONTH = re.compile(_WHEN + r"thang\s+(?P<m>\d{1,2})\s*(?:/|-|\s+nam\s+)(?P<y>(?:19|20)\d\d)\b")
 _YEAR = re.compile(_WHEN + r"nam\s+(?P<y>(?:19|20)\d\d)\b")
-_OLD = re.compile(r"\b(luat|quy dinh|van ban|nghi dinh|che do)\s+cu\b|\btruoc day\b|\btruoc khi (sua doi|thay the)\b"
-                  r"|\b(luat|quy dinh)\s+(truoc|nam xua)\b")
+_OLD = re.compile(r"\b(luat|quy dinh|van ban|nghi dinh|che do)\s+cu\b|\btruoc day\b"
+                  r"|\btruoc khi (sua doi|thay the)\b|\b(luat|quy dinh)\s+(truoc|nam xua)\b")
 
 
 def named_years(text: str) -> list[tuple[str | None, str]]:
