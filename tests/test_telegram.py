@@ -148,7 +148,7 @@ def test_start_greets_with_what_the_bot_knows(start_bot, api):
     bot = start_bot()
     [reply] = bot.ask(USER, "/start")
     assert reply["text"].startswith("Xin chào anh/chị!")
-    assert "Kho hiện có 12 văn bản" in reply["text"]
+    assert "Kho hiện có 16 văn bản" in reply["text"]
     assert "• Nghị định 123/2024/NĐ-CP (02/05/2024)" in reply["text"]
     assert reply["text"].count("• ") >= 6 and ND73 in reply["text"]
     assert [c.params["commands"][0]["command"] for c in api.called("setMyCommands")] == ["start"]
@@ -286,7 +286,7 @@ def test_uploads_are_checked_before_download_and_unreadable_ones_not_kept(start_
     api.wait(lambda: api.sent(ADMIN, start) and "❌" in api.sent(ADMIN, start)[0]["text"], 60)
     assert "cần OCR" in api.sent(ADMIN, start)[0]["text"]
     assert not (docs / "ban-scan.pdf").exists()
-    assert "Kho hiện có 12 văn bản" in bot.ask(USER, "/start")[0]["text"]
+    assert "Kho hiện có 16 văn bản" in bot.ask(USER, "/start")[0]["text"]
 
 
 def test_questions_are_answered_while_a_reindex_runs(start_bot, api, own_corpus, monkeypatch):
