@@ -149,7 +149,8 @@ def test_start_greets_with_what_the_bot_knows(start_bot, api):
     [reply] = bot.ask(USER, "/start")
     assert reply["text"].startswith("Xin chào anh/chị!")
     assert "Kho hiện có 16 văn bản" in reply["text"]
-    assert "• Nghị định 123/2024/NĐ-CP (02/05/2024)" in reply["text"]
+    # The three newest legal texts: the 2026 decrees shipped since issue 15 (the test decree is 2024).
+    assert "• Nghị định 234/2026/NĐ-CP (26/06/2026)" in reply["text"]
     assert reply["text"].count("• ") >= 6 and ND73 in reply["text"]
     assert [c.params["commands"][0]["command"] for c in api.called("setMyCommands")] == ["start"]
     assert api.called("deleteWebhook")  # polling mode
