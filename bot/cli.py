@@ -30,6 +30,7 @@ from bot.answer import citation
 from bot.channels.render import render_text
 from bot.config import Settings
 from bot.errors import BadQuery, BadUsage, CadreBotError, ModelUnavailable
+from bot.index.catalog import labels, status
 from bot.runtime import Runtime
 from bot.text import clean_question
 
@@ -234,11 +235,11 @@ def stats(documents: Docs = None, index: Idx = None) -> None:
     typer.echo(f"Phiên bản: {s['version']} (tạo lúc {s['built_at']})")
     typer.echo(f"Mô hình: {s['model']} ({s['dimension']} chiều) | bộ tách đoạn v{s['chunker']}")
     typer.echo(f"Văn bản: {s['documents']} | đoạn: {s['chunks']} | dung lượng: {s['bytes'] / 1e6:.1f} MB")
+    known = labels(d.meta for d in catalog.documents())
     for doc in catalog.documents():
         m = doc.meta
-        flags = [x for x in ("bản trích" if not m.complete else "",
-                             "hết hiệu lực" if m.expired() else "") if x]
-        typer.echo(f"  • {m.label} — {m.title[:70]}" + (f" [{', '.join(flags)}]" if flags else ""))
+        flags = status(m, known)
+        typer.echo(f"  • {m.label} — {m.title[:70]}" + (f" [{'; '.join(flags)}]" if flags else ""))
 
 
 @app.command("eval")

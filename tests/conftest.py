@@ -32,13 +32,16 @@ DOCUMENTS = REPO / "documents"
 
 @pytest.fixture(autouse=True)
 def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the settings at temporary folders and run from a folder without a .env."""
+    """Point the settings at temporary folders, fix the day, and run from a folder without a .env."""
     docs = tmp_path / "env-documents"
     index = tmp_path / "env-index"
     docs.mkdir()
     index.mkdir()
     monkeypatch.setenv("DOCUMENTS_DIR", str(docs))
     monkeypatch.setenv("INDEX_DIR", str(index))
+    # The law in force depends on the day (bot/clock.py): every test sees the law of
+    # 2026-12-01, when the floors were measured; tests of other days set their own.
+    monkeypatch.setenv("CADREBOT_TODAY", "2026-12-01")
     monkeypatch.chdir(tmp_path)
 
 

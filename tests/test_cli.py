@@ -102,8 +102,14 @@ def test_search_without_index_exits_1(cli, tmp_path):
 def test_stats_lists_documents_with_status(cli):
     result = cli("stats")
     assert result.exit_code == 0
-    assert "Văn bản: 11" in result.output
+    assert "Văn bản: 15" in result.output
     assert "Nghị định 73/2023/NĐ-CP" in result.output and "bản trích" in result.output
+    lines = {line.split(" — ")[0].strip("• "): line for line in result.output.splitlines()}
+    assert "hết hiệu lực từ 01/07/2025; được thay thế bởi Luật 80/2025/QH15" in lines["Luật 22/2008/QH12"]
+    assert "còn hiệu lực (từ 01/07/2025)" in lines["Luật 80/2025/QH15"]
+    assert "đọc từ bản quét (OCR)" in lines["Luật 80/2025/QH15"]
+    assert "được thay thế bởi Nghị định 172/2025/NĐ-CP, Nghị định 234/2026/NĐ-CP" in \
+        lines["Nghị định 112/2020/NĐ-CP"]
 
 
 def test_chat_is_a_channel_where_every_command_works(cli):

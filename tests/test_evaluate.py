@@ -29,15 +29,17 @@ EVALSET = REPO / "bench" / "evalset.jsonl"
 REFERENCES = REPO / "bench" / "references.jsonl"
 
 # Floors for bench/evalset.jsonl on the shipped documents (default settings,
-# packaged MiniLM, dense weight 0.1). Measured 2026-11-21 at commit d36da11
-# (diacritic restoration) with
-#   DOCUMENTS_DIR=<copy of documents/> INDEX_DIR=<tmp> cadrebot index
+# packaged MiniLM, dense weight 0.1). Measured 2026-12-01 (issue 15: Luật 80/2025
+# and NĐ 234/233/161 of 2026 shipped, retrieval of the text in force, the set
+# relabelled where the law in force changed the answer: bench/README.md) with
+#   CADREBOT_TODAY=2026-12-01 DOCUMENTS_DIR=<copy of documents/> INDEX_DIR=<tmp> cadrebot index
 #   cadrebot eval bench/evalset.jsonl [--strip-diacritics]
-# as R@1 0.87, R@5 0.99, MRR@10 0.92, refusals 10/11 = 0.91, false refusals 0,
-# the same with and without accents. Ranking floors are those figures minus
-# 0.05; the refusal floor allows one more out-of-scope question answered
-# (9/11 = 0.82).
-FLOOR = {"R@1": 0.82, "R@5": 0.94, "MRR@10": 0.87, "refusal_rate": 0.80}
+# as R@1 0.83, R@5 0.98, MRR@10 0.89, refusals 8/10 = 0.80 (0.90 unaccented),
+# false refusals 0. (Before, on the 2008-2020 texts alone: R@1 0.87, R@5 0.99,
+# MRR@10 0.92, refusals 10/11.) Ranking floors are those figures minus 0.05;
+# the refusal floor allows one more out-of-scope question answered (7/10). The
+# tests run on that day's law: CADREBOT_TODAY is set in conftest.py.
+FLOOR = {"R@1": 0.78, "R@5": 0.93, "MRR@10": 0.84, "refusal_rate": 0.70}
 MAX_FALSE_REFUSALS = 0.05
 # bench/references.jsonl measured R@1 1.00 on the same run.
 REFERENCES_FLOOR_R1 = 0.95

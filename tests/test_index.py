@@ -150,12 +150,12 @@ def test_tests_never_use_the_repository_folders(tmp_path: Path) -> None:
 
 def test_shipped_index_report(shipped_index) -> None:
     report = shipped_index.report
-    assert report.documents == 11
+    assert report.documents == 15
     assert report.skipped == {}
     assert sorted(report.added) == sorted(
         p.relative_to(shipped_index.documents_dir).as_posix()
         for p in shipped_index.documents_dir.rglob("*.txt"))
-    assert len(report.added) == 11
+    assert len(report.added) == 15
     assert report.updated == report.removed == report.unchanged == []
     assert report.rebuilt is True and report.changed is True
     assert report.chunks > 200
@@ -167,7 +167,7 @@ def test_shipped_index_report(shipped_index) -> None:
 
 def test_shipped_index_opens_with_stats(shipped_index, shipped_opened, embedder) -> None:
     stats = shipped_opened.stats()
-    assert stats["documents"] == 11
+    assert stats["documents"] == 15
     assert stats["chunks"] == shipped_index.report.chunks == len(shipped_opened)
     assert stats["model"] == embedder.name
     assert stats["dimension"] == embedder.dimension == 384

@@ -214,7 +214,7 @@ def test_meta_round_trips_through_dict() -> None:
 
 def test_shipped_sidecars_all_parse() -> None:
     sidecars = sorted(DOCUMENTS.rglob("*.meta.json"))
-    assert len(sidecars) == 11
+    assert len(sidecars) == 15
     for sidecar in sidecars:
         document = sidecar.with_name(sidecar.name.removesuffix(".meta.json"))
         assert document.is_file()

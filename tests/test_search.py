@@ -47,9 +47,10 @@ def test_reference_set_hits_the_named_article_first(searcher) -> None:
 @pytest.mark.parametrize(("question", "number", "article"), [
     ("khoan 2 dieu 53 luat can bo cong chuc", "22/2008/QH12", "53"),
     ("quyen cua vien chuc ve hoat dong nghe nghiep", "58/2010/QH12", "11"),
-    ("nghia vu cua can bo cong chuc doi voi dang nha nuoc va nhan dan", "22/2008/QH12", "8"),
-    ("cac hinh thuc ky luat doi voi cong chuc", "22/2008/QH12", "79"),
-    ("thoi hieu xu ly ky luat can bo cong chuc la bao lau", "22/2008/QH12", "80"),
+    # The law in force since 01/7/2025 (issue 15): Luật 80/2025 replaced Luật 22/2008.
+    ("nghia vu cua can bo cong chuc doi voi dang nha nuoc va nhan dan", "80/2025/QH15", "6"),
+    ("cac hinh thuc ky luat doi voi cong chuc", "80/2025/QH15", "36"),
+    ("thoi hieu xu ly ky luat can bo cong chuc la bao lau", "80/2025/QH15", "37"),
     ("hinh thuc ky luat khien trach doi voi vien chuc nd 112", "112/2020/NĐ-CP", "16"),
 ])
 def test_unaccented_topic_questions(searcher, question: str, number: str, article: str) -> None:

@@ -149,8 +149,9 @@ def test_start_greets_with_what_the_bot_knows(start_bot, api):
     bot = start_bot()
     [reply] = bot.ask(USER, "/start")
     assert reply["text"].startswith("Xin chào anh/chị!")
-    assert "Kho hiện có 12 văn bản" in reply["text"]
-    assert "• Nghị định 123/2024/NĐ-CP (02/05/2024)" in reply["text"]
+    assert "Kho hiện có 16 văn bản" in reply["text"]
+    # The three newest legal texts: the 2026 decrees shipped since issue 15 (the test decree is 2024).
+    assert "• Nghị định 234/2026/NĐ-CP (26/06/2026)" in reply["text"]
     assert reply["text"].count("• ") >= 6 and ND73 in reply["text"]
     assert [c.params["commands"][0]["command"] for c in api.called("setMyCommands")] == ["start"]
     assert api.called("deleteWebhook")  # polling mode
@@ -215,7 +216,7 @@ def test_more_sources_and_feedback_buttons(start_bot, api):
     bot.press(USER, answer, buttons["👎"])  # a change of mind replaces the vote
     [stats] = bot.ask(ADMIN, "/stats")
     assert "Góp ý: 👍 0 | 👎 1" in stats["text"]
-    assert "Văn bản: 12" in stats["text"] and "Trả lời được: 1/1 (100%)" in stats["text"]
+    assert "Văn bản: 16" in stats["text"] and "Trả lời được: 1/1 (100%)" in stats["text"]
 
 
 def test_admin_commands_are_refused_to_others(start_bot, api):
@@ -290,7 +291,7 @@ def test_uploads_are_checked_before_download_and_unreadable_ones_not_kept(start_
     api.wait(lambda: api.sent(ADMIN, start) and "❌" in api.sent(ADMIN, start)[0]["text"], 60)
     assert "OCR không nhận ra chữ nào" in api.sent(ADMIN, start)[0]["text"]
     assert not (docs / "ban-scan.pdf").exists()
-    assert "Kho hiện có 12 văn bản" in bot.ask(USER, "/start")[0]["text"]
+    assert "Kho hiện có 16 văn bản" in bot.ask(USER, "/start")[0]["text"]
 
 
 def test_questions_are_answered_while_a_reindex_runs(start_bot, api, own_corpus, monkeypatch):
@@ -321,7 +322,7 @@ def test_questions_are_answered_while_a_reindex_runs(start_bot, api, own_corpus,
     gate.set()
     api.wait(lambda: "✅" in api.sent(ADMIN, start)[0]["text"], 60)
     final = api.sent(ADMIN, start)[0]
-    assert "Thêm 1, cập nhật 0, xoá 0, không đổi 12" in final["text"] and "• Thêm: them.txt" in final["text"]
+    assert "Thêm 1, cập nhật 0, xoá 0, không đổi 16" in final["text"] and "• Thêm: them.txt" in final["text"]
     assert final["message"]["message_id"] == progress["message"]["message_id"]
 
 

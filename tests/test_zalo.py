@@ -294,11 +294,11 @@ def test_admin_commands_are_refused_to_others_and_work_for_admins(start_bot, api
     api.wait(lambda: any("✅" in t for t in api.sent(ADMIN, start)), 60)
     first, report = api.sent(ADMIN, start)
     assert first == "⏳ Bắt đầu lập chỉ mục…"
-    assert "Thêm 1, cập nhật 0, xoá 0, không đổi 12" in report and "• Thêm: nghi-dinh-99-2024.txt" in report
+    assert "Thêm 1, cập nhật 0, xoá 0, không đổi 16" in report and "• Thêm: nghi-dinh-99-2024.txt" in report
     [answer] = bot.ask(USER, "Cán bộ trực đêm tại trụ sở được bồi dưỡng bao nhiêu?")
     assert "Điều 2 Nghị định 99/2024/NĐ-CP" in answer and "150.000 đồng" in answer
     [stats] = bot.ask(ADMIN, "/stats")
-    assert "Văn bản: 13" in stats and "Câu hỏi: 1 " in stats
+    assert "Văn bản: 17" in stats and "Câu hỏi: 1 " in stats
 
 
 def test_allowlist_refuses_strangers_before_any_work(start_bot, tmp_path):
@@ -453,7 +453,7 @@ def test_webhook_mode_checks_the_secret_accepts_both_shapes_and_answers_at_once(
     start = api.mark()
     assert _post(url, {"ok": True, "result": api.event(OTHER, "/start")}, secret).status_code == 200  # wrapped
     [greeting] = api.replies(OTHER, start)
-    assert greeting.startswith("Xin chào anh/chị!") and "Kho hiện có 12 văn bản" in greeting
+    assert greeting.startswith("Xin chào anh/chị!") and "Kho hiện có 16 văn bản" in greeting
     start = api.mark()
     assert _post(url, question, secret).status_code == 200  # a retried delivery
     time.sleep(1.0)

@@ -154,6 +154,9 @@ OCR = "Nội dung được đọc từ bản quét (OCR), có thể sai sót; c�
 
 
 def _replacement(q: Quote) -> str:
+    s = q.successor  # bot.retrieve.successor.Successor: the matching article of the new text
+    if s is not None and getattr(s, "label", None):
+        return f"được thay thế bởi {s.label}, tương ứng {s.heading or f'Điều {s.article}'}."
     if not q.replaced_by:
         return "cần đối chiếu văn bản thay thế."
     what = ", ".join(q.replaced_by)

@@ -45,6 +45,9 @@ class Passage:
     clause: str | None
     heading: str
     text: str
+    # The matching article of the text that replaced this one (bot.retrieve.successor),
+    # set by search on passages of superseded documents; None when unknown.
+    successor: object | None = None
 
 
 class Index:
@@ -127,6 +130,18 @@ class Index:
         """(articles, passages) of one document."""
         mine = [a for d, a in zip(self.doc_of.tolist(), self.article_of) if d == document_id]
         return len({a for a in mine if a}), len(mine)
+
+    def articles(self, document_id: int) -> dict[str, tuple[str, str]]:
+        """Article number -> (title, whole text) of one document, in reading order."""
+        with self._lock:
+            rows = self.db.execute("SELECT article, article_title, text FROM chunks "
+                                   "WHERE document_id = ? AND article IS NOT NULL ORDER BY ordinal",
+                                   (document_id,)).fetchall()
+        out: dict[str, tuple[str, str]] = {}
+        for article, title, text in rows:
+            have = out.get(article)
+            out[article] = (title or "", f"{have[1]}\n{text}" if have else text)
+        return out
 
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())

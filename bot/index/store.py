@@ -45,6 +45,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE chunks DROP COLUMN tokens;
         ALTER TABLE chunks DROP COLUMN embedding;
     """),
+    # Dates and relations as columns (issue 15), so "which text replaced 22/2008"
+    # and "what was in force on 2020-06-01" are queries, not a scan of every
+    # document's JSON. Filled from `meta` for documents indexed before.
+    ("003_validity_and_relations", """
+        ALTER TABLE documents ADD COLUMN number TEXT;
+        ALTER TABLE documents ADD COLUMN valid_from TEXT;
+        ALTER TABLE documents ADD COLUMN valid_until TEXT;
+        ALTER TABLE documents ADD COLUMN replaces TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE documents ADD COLUMN replaced_by TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE documents ADD COLUMN ocr INTEGER NOT NULL DEFAULT 0;
+        UPDATE documents SET
+            number = json_extract(meta, '$.number'),
+            valid_from = json_extract(meta, '$.valid_from'),
+            valid_until = json_extract(meta, '$.valid_until'),
+            replaces = coalesce(json_extract(meta, '$.replaces'), '[]'),
+            replaced_by = coalesce(json_extract(meta, '$.replaced_by'), '[]'),
+            ocr = coalesce(json_extract(meta, '$.ocr'), 0);
+        CREATE INDEX documents_number ON documents(number);
+    """),
 ]
 
 
@@ -103,10 +122,13 @@ def insert_document(db: sqlite3.Connection, source: str, sha256: str, meta: Docu
     """Replace `source` with a new version; the new chunks' ids, in order. In the caller's transaction."""
     delete_document(db, source)
     cur = db.execute(
-        "INSERT INTO documents (source, sha256, meta, format, pages, warnings, indexed_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, datetime('now'))",
+        "INSERT INTO documents (source, sha256, meta, format, pages, warnings, indexed_at, "
+        "number, valid_from, valid_until, replaces, replaced_by, ocr) "
+        "VALUES (?, ?, ?, ?, ?, ?, datetime('now'), ?, ?, ?, ?, ?, ?)",
         (source, sha256, json.dumps(meta.to_dict(), ensure_ascii=False), fmt, pages,
-         json.dumps(warnings, ensure_ascii=False)))
+         json.dumps(warnings, ensure_ascii=False), meta.number, meta.valid_from, meta.valid_until,
+         json.dumps(meta.replaces, ensure_ascii=False),
+         json.dumps(meta.replaced_by, ensure_ascii=False), int(meta.ocr)))
     doc_id = cur.lastrowid
     db.executemany(
         "INSERT INTO chunks (document_id, ordinal, article, article_title, clause, heading, text) "

@@ -113,6 +113,17 @@ def passage_text(meta: DocumentMeta, chunk: Chunk) -> str:
     return "\n".join(part for part in (meta.label, chunk.heading, chunk.text) if part)
 
 
+_KINDS = {"complete": bool, "ocr": bool, "extra": dict}
+_NUMBER_LISTS = {"replaces", "replaced_by"}  # a list of numbers, or one number as a string
+
+
+def _right_kind(key: str, value) -> bool:
+    if key in _NUMBER_LISTS:
+        return isinstance(value, str) or (isinstance(value, list)
+                                          and all(isinstance(x, str) for x in value))
+    return isinstance(value, _KINDS.get(key, str))
+
+
 def _checked_sidecar(path: Path) -> dict:
     """The sidecar, refused when a value has the wrong type or is not valid Unicode.
 
@@ -123,13 +134,13 @@ def _checked_sidecar(path: Path) -> dict:
     if sidecar_path(path).is_symlink():  # a planted link would read metadata from outside
         raise DocumentError(f"Tệp mô tả {sidecar_path(path).name}: {_LINKED_FILE[0].lower()}{_LINKED_FILE[1:]}")
     sidecar = read_sidecar(path)
-    kinds = {"complete": bool, "ocr": bool, "extra": dict}
-    wrong = sorted(k for k, v in sidecar.items() if k in _META_FIELDS and v is not None
-                   and not isinstance(v, kinds.get(k, str)))
+    wrong = sorted(k for k, v in sidecar.items()
+                   if k in _META_FIELDS and v is not None and not _right_kind(k, v))
     name = sidecar_path(path).name
     if wrong:
         raise DocumentError(f"Tệp mô tả {name}: sai kiểu giá trị ở {', '.join(wrong)} "
-                            "(cần chuỗi ký tự; \"complete\" là true/false)")
+                            "(cần chuỗi ký tự; \"complete\", \"ocr\" là true/false; "
+                            "\"replaces\", \"replaced_by\" là danh sách số hiệu)")
     try:
         json.dumps(sidecar, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:

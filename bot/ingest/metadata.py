@@ -5,8 +5,11 @@ An admin describes `documents/nd-73.pdf` in `documents/nd-73.pdf.meta.json`:
     {"title": "...", "number": "73/2023/NĐ-CP", "type": "Nghị định", "issuer": "Chính phủ",
      "date": "2023-09-29", "complete": false, "status": "...", "valid_until": null}
 
-Every key is optional. Whatever the sidecar leaves out is read from the text
-(number, type, date, issuer, title), so a PDF dropped in without a sidecar is
+Dates and relations: `valid_from` and `valid_until` are ISO dates (the first
+day the text applies / no longer applies), `replaces` and `replaced_by` lists
+of document numbers ("80/2025/QH15"), `ocr` true when the text was read from a
+scan. Every key is optional. Whatever the sidecar leaves out is read from the
+text (number, type, date, issuer, title), so a PDF dropped in without a sidecar is
 still cited by its number. The sidecar travels with the file: rename or delete
 both together. A sidecar was chosen over front matter because it works the same
 for PDF, DOCX and text, and never touches the verbatim text.
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from bot.clock import today as _today
 from bot.errors import DocumentError
 from bot.text import nfc
 
@@ -40,7 +44,10 @@ class DocumentMeta:
     complete: bool = True  # False: the shipped text is an excerpt
     status: str = ""  # free text: amended by..., replaced by...
     valid_until: str | None = None  # ISO date from which it no longer applies
-    ocr: bool = False  # the text was read by OCR from a scan: cite with "check the original"
+    valid_from: str | None = None  # ISO date from which it applies (else: its date)
+    replaces: list[str] = field(default_factory=list)  # numbers of the texts it replaced
+    replaced_by: list[str] = field(default_factory=list)  # numbers of the texts replacing it
+    ocr: bool = False  # the text was read from a scan by OCR
     articles_present: str | None = None
     source: str | None = None
     extra: dict = field(default_factory=dict)
@@ -50,7 +57,7 @@ class DocumentMeta:
         if not self.valid_until:
             return False
         try:
-            return date.fromisoformat(self.valid_until) <= (today or date.today())
+            return date.fromisoformat(self.valid_until) <= (today or _today())
         except ValueError:
             return False
 
@@ -68,6 +75,11 @@ class DocumentMeta:
     def from_dict(cls, data: dict) -> "DocumentMeta":
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known and k != "extra"}
+        for key in ("replaces", "replaced_by"):  # one number given as a string, or null
+            if isinstance(values.get(key), str) or values.get(key) is None:
+                values[key] = [values[key]] if values.get(key) else []
+        if "ocr" in values:
+            values["ocr"] = bool(values["ocr"])
         extra = {k: v for k, v in data.items() if k not in known}
         return cls(**values, extra={**data.get("extra", {}), **extra})
 
@@ -87,7 +99,9 @@ def read_sidecar(path: Path) -> dict:
         raise DocumentError(f"Tệp mô tả {meta.name} không hợp lệ: {exc}") from exc
     if not isinstance(data, dict):
         raise DocumentError(f"Tệp mô tả {meta.name} phải là một đối tượng JSON")
-    return {k: nfc(v) if isinstance(v, str) else v for k, v in data.items()}
+    return {k: nfc(v) if isinstance(v, str) else
+            [nfc(x) if isinstance(x, str) else x for x in v] if isinstance(v, list) else v
+            for k, v in data.items()}
 
 
 def write_sidecar(path: Path, fields: dict) -> Path:
@@ -162,6 +176,16 @@ def _from_suffix(number: str | None) -> tuple[str | None, str | None]:
             if suffix in number:
                 return kind, issuer
     return None, None
+
+
+def number_key(number: str | None) -> str:
+    """One form for comparing numbers: "112/2020/nđ-cp (phần viên chức)" -> "112/2020/NĐ-CP"."""
+    return re.sub(r"\s+", "", re.sub(r"\(.*?\)", "", number or "")).upper()
+
+
+def type_of_number(number: str | None) -> str | None:
+    """"80/2025/QH15" -> "Luật", "234/2026/NĐ-CP" -> "Nghị định": the type its suffix says."""
+    return _from_suffix(number)[0]
 
 
 def _find_type(lines: list[str]) -> str | None:

@@ -16,8 +16,10 @@ import numpy as np
 
 from bot.errors import BadQuery
 from bot.index import Index, Passage
+from bot.retrieve import dating
 from bot.retrieve.fusion import convex, top
 from bot.retrieve.query import DocumentRef, Query, parse
+from bot.retrieve.successor import Successors
 from bot.index.lexical import with_bigrams
 from bot.ingest.chunker import PREAMBLE
 from bot.text import strip_diacritics, words
@@ -55,6 +57,7 @@ class SearchResult:
     hits: list[Hit]
     documents: list[int] = field(default_factory=list)  # ids of the documents the query named
     missing: list[DocumentRef] = field(default_factory=list)  # named but not in the corpus
+    period: object | None = None  # validity.Period: the dates the question asks about
 
 
 def _plain(text: str | None) -> str:
@@ -94,11 +97,13 @@ class Searcher:
     """Answers `search(text, k)` over one opened index with one embedder."""
 
     def __init__(self, index: Index, embedder, dense_weight: float = 0.1,
-                 max_query_chars: int = 2000):
+                 max_query_chars: int = 2000, clock=None):
         self.index = index
         self.embedder = embedder
         self.dense_weight = dense_weight
         self.max_query_chars = max_query_chars
+        self.clock = clock  # () -> date; None: bot.clock.today
+        self.successors = Successors(index)
 
     def parse(self, text: str) -> Query:
         text = (text or "").strip()
@@ -130,6 +135,8 @@ class Searcher:
         for ref in query.documents:
             ids = resolve(ref, self.index)
             (result.documents.extend(ids) if ids else result.missing.append(ref))
+        # The text in force on the asked date first (issue 15): see bot/retrieve/dating.py.
+        outdated = dating.date_query(result, self.index, self.clock() if self.clock else None)
         if n == 0:
             return result
 
@@ -153,10 +160,12 @@ class Searcher:
         if articles:
             fused = fused + _ARTICLE_BONUS * np.isin(candidates, articles)
             fused = fused + _CLAUSE_BONUS * self._clause_match(query, candidates, articles)
+        fused = fused - dating.penalty_of(outdated, self.index.doc_of[candidates])
         order = candidates[top(fused, k)]
         scores = dict(zip(candidates.tolist(), fused.tolist()))
         result.hits = [Hit(p, round(scores[p.position], 4), i + 1)
                        for i, p in enumerate(self.index.passages(order.tolist()))]
+        self.successors.annotate([h.passage for h in result.hits])
         return result
 
     def _heading_cover(self, query: Query, candidates: np.ndarray) -> np.ndarray:
