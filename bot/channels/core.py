@@ -33,6 +33,7 @@ from bot.channels.message import Button, Incoming, Reply
 from bot.answer import Answer
 from bot.channels.render import Format, answer_blocks, pack, sources_blocks
 from bot.errors import BadQuery, CadreBotError
+from bot.text import clean_question
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,9 @@ class Conversation:
         limit = self.runtime.settings.max_query_chars
         if len(msg.text) > limit:  # commands too: nothing echoes 20,000 characters back
             return self.say(TOO_LONG.format(size=len(msg.text), limit=limit))
+        # One cleaning for every channel (lone surrogates, zero-width and control characters):
+        # the journal, commands and search all see the same text.
+        msg.text = clean_question(msg.text)
         command = parse_command(msg.text)
         try:
             if command:
