@@ -200,7 +200,8 @@ def stats(documents: Docs = None, index: Idx = None) -> None:
         _fail(exc)
     s = ix.stats()
     typer.echo(f"Phiên bản: {s['version']} (tạo lúc {s['built_at']})")
-    typer.echo(f"Mô hình: {s['model']} ({s['dimension']} chiều) | bộ tách đoạn v{s['chunker']}")
+    typer.echo(f"Mô hình: {s['model']} ({s['backend']}, {s['dimension']} chiều, trọng số ngữ nghĩa "
+               f"{s['dense_weight']}) | bộ tách đoạn v{s['chunker']}")
     typer.echo(f"Văn bản: {s['documents']} | đoạn: {s['chunks']} | dung lượng: {s['bytes'] / 1e6:.1f} MB")
     for doc in ix.documents.values():
         m = doc.meta
@@ -212,7 +213,7 @@ def stats(documents: Docs = None, index: Idx = None) -> None:
 def _open_index(rt: Runtime):
     from bot.index import Index
 
-    return Index.open(rt.index_dir, rt.settings.embedding_model)
+    return rt.open_index()
 
 
 @app.command("eval")

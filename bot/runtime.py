@@ -12,6 +12,7 @@ import logging
 import threading
 from pathlib import Path
 
+from bot import embed
 from bot.answer import Answer, build_answer
 from bot.compose import Writer
 from bot.config import Settings
@@ -44,19 +45,20 @@ class Runtime:
     def embedder(self):
         with self._lock:
             if self._embedder is None:
-                from bot.embed import Embedder
-
-                s = self.settings
-                self._embedder = Embedder(s.embedding_model, s.embedding_query_prompt,
-                                          s.embedding_document_prompt, s.embedding_batch_size)
+                self._embedder = embed.create(self.settings)
             return self._embedder
+
+    def open_index(self, verify: bool = True) -> Index:
+        """The published version, checked against the configured backend and model."""
+        backend, model = embed.identity(self.settings)
+        return Index.open(self.index_dir, model, verify, backend)
 
     def searcher(self) -> Searcher:
         """The searcher over the newest published version (re-opened when it changes)."""
         with self._lock:
             current = layout.current_version(self.index_dir)
             if self._searcher is None or current != self._searcher.index.folder:
-                index = Index.open(self.index_dir, self.settings.embedding_model)
+                index = self.open_index()
                 old, self._searcher = self._searcher, Searcher(
                     index, self.embedder, self.settings.dense_weight, self.settings.max_query_chars)
                 if old is not None:
@@ -76,4 +78,5 @@ class Runtime:
         """Incremental re-index of the documents folder; readers keep the old version meanwhile."""
         return build_index(self.documents_dir, self.index_dir, self.embedder, rebuild=rebuild,
                            ann_threshold=self.settings.ann_threshold, progress=progress,
-                           max_document_mb=self.settings.max_document_mb)
+                           max_document_mb=self.settings.max_document_mb,
+                           dense_weight=self.settings.dense_weight)

@@ -72,13 +72,16 @@ class Index:
         self.heading_of = [r[3].split(" › ")[-1] if r[3] else "" for r in rows]
 
     @classmethod
-    def open(cls, index_dir: Path, model: str, verify: bool = True) -> "Index":
+    def open(cls, index_dir: Path, model: str, verify: bool = True,
+             backend: str | None = None) -> "Index":
+        """Open the published version built with `model` (and `backend`, when given)."""
         folder = layout.require_version(index_dir)
         config = layout.read_config(folder)
         reindex = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
-        if config.get("model") != model:
-            raise IndexMismatch(f"Chỉ mục được tạo bằng mô hình '{config.get('model')}', "
-                                f"nhưng cấu hình hiện dùng '{model}'. {reindex}")
+        built = (config.get("backend", layout.LEGACY_BACKEND), config.get("model"))
+        if built[1] != model or (backend is not None and built[0] != backend):
+            raise IndexMismatch(f"Chỉ mục được tạo bằng mô hình '{built[1]}' ({built[0]}), "
+                                f"nhưng cấu hình hiện dùng '{model}' ({backend or built[0]}). {reindex}")
         if config.get("chunker") != CHUNKER_VERSION or config.get("analyzer") != ANALYZER_VERSION:
             raise IndexMismatch(f"Chỉ mục được tạo bằng bộ tách đoạn/phân tích phiên bản cũ. {reindex}")
         if verify:
@@ -125,7 +128,8 @@ class Index:
 
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
-        return {"version": self.folder.name, "model": self.config.get("model"),
+        return {"version": self.folder.name, "backend": self.config.get("backend", layout.LEGACY_BACKEND),
+                "model": self.config.get("model"), "dense_weight": self.config.get("dense_weight"),
                 "dimension": self.config.get("dimension"), "chunker": self.config.get("chunker"),
                 "documents": len(self.documents), "chunks": len(self), "bytes": size,
                 "built_at": self.config.get("built_at")}

@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from bot import embed
 from bot.errors import CadreBotError, DocumentError, IndexBusy, IndexCorrupt
 from bot.index import layout, lexical, store
 from bot.index.dense import DenseIndex, write_vectors
@@ -105,7 +106,7 @@ def _fsync_tree(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
+def _reusable(previous: Path | None, embedder, rebuild: bool) -> dict | None:
     """The previous version's config when its chunks and vectors can be reused."""
     if previous is None or rebuild:
         return None
@@ -116,17 +117,21 @@ def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
     except CadreBotError as exc:
         log.warning("previous index version unusable, rebuilding everything: %s", exc)
         return None
-    same = (config.get("model") == model and config.get("chunker") == CHUNKER_VERSION
+    same = (config.get("model") == embedder.name
+            and config.get("backend", layout.LEGACY_BACKEND) == embedder.backend
+            and config.get("chunker") == CHUNKER_VERSION
             and config.get("analyzer") == ANALYZER_VERSION)
     return config if same else None
 
 
 def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool = False,
                 ann_threshold: int = 200_000, max_document_mb: float | None = None,
-                progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+                progress: Callable[[str, int, int], None] | None = None,
+                dense_weight: float | None = None) -> BuildReport:
     """Bring the index in line with the documents folder and publish it atomically.
 
     `progress(stage, done, total)` is called as documents are read and embedded.
+    `dense_weight` (None: the one measured for the model) is recorded for the searcher.
     """
     started = time.perf_counter()
     if not documents_dir.is_dir():
@@ -136,7 +141,7 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
     with _Lock(index_dir / ".lock"):
         layout.clean_stale(index_dir)
         previous = layout.current_version(index_dir)
-        config = _reusable(previous, embedder.name, rebuild)
+        config = _reusable(previous, embedder, rebuild)
         report.rebuilt = config is None
         work = layout.new_version_dir(index_dir)
         try:
@@ -154,7 +159,8 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
             report.version = previous.name
             return report
         layout.write_config(work, {
-            "model": embedder.name, "dimension": embedder.dimension,
+            "backend": embedder.backend, "model": embedder.name, "dimension": embedder.dimension,
+            "dense_weight": embed.dense_weight(embedder.name, dense_weight),
             "chunker": CHUNKER_VERSION, "analyzer": ANALYZER_VERSION,
             "documents": report.documents, "chunks": report.chunks,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

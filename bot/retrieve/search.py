@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from bot import embed
 from bot.errors import BadQuery
 from bot.index import Index, Passage
 from bot.retrieve.fusion import convex, top
@@ -93,11 +94,14 @@ def resolve(ref: DocumentRef, index: Index) -> list[int]:
 class Searcher:
     """Answers `search(text, k)` over one opened index with one embedder."""
 
-    def __init__(self, index: Index, embedder, dense_weight: float = 0.1,
+    def __init__(self, index: Index, embedder, dense_weight: float | None = None,
                  max_query_chars: int = 2000):
         self.index = index
         self.embedder = embedder
-        self.dense_weight = dense_weight
+        # None: the weight the index was built for (measured per model, bot/embed).
+        recorded = index.config.get("dense_weight")
+        self.dense_weight = (dense_weight if dense_weight is not None
+                             else recorded if recorded is not None else embed.dense_weight(embedder.name))
         self.max_query_chars = max_query_chars
 
     def parse(self, text: str) -> Query:
