@@ -46,6 +46,10 @@ class Quote:
     article: str | None
     clause: str | None
     notes: list[str] = field(default_factory=list)
+    heading: str | None = None  # "Điều 11. Biện pháp bảo vệ cán bộ" (Passage.article_heading)
+    # The group the quoted rule is about ("viên chức") when the question asked about
+    # another one ("công chức") and no text about that group answered.
+    subject: str | None = None
 
 
 @dataclass
@@ -59,15 +63,20 @@ class Answer:
     # `written` refers to references[k - 1].
     written: str | None = None
     references: list[Quote] = field(default_factory=list)
+    asked_subject: str | None = None  # the group the question is about, if one
+    # A named article the named document, as shipped, does not have: (article, document).
+    missing_article: tuple[str, str] | None = None
 
     def citations(self) -> list[dict]:
         return [{"source": q.source, "number": q.number, "article": q.article,
-                 "citation": q.citation} for q in self.quotes + self.more]
+                 "citation": q.citation, "heading": q.heading} for q in self.quotes + self.more]
 
     def to_dict(self) -> dict:
         return {"question": self.question, "found": self.found, "answer": render_text(self),
                 "citations": self.citations(), "quotes": [asdict(q) for q in self.quotes],
-                "written": self.written, "references": [asdict(q) for q in self.references]}
+                "written": self.written, "references": [asdict(q) for q in self.references],
+                "asked_subject": self.asked_subject,
+                "missing_article": list(self.missing_article) if self.missing_article else None}
 
 
 def _topic(text: str) -> set[str]:
@@ -162,28 +171,56 @@ def best_clauses(p: Passage, question: str, clause: str | None = None) -> list[t
 
 
 def _quote(p: Passage, clause: str | None, text: str, today: date | None) -> Quote:
-    return Quote(citation(p, clause), text, p.source, p.meta.number, p.article, clause, notes(p, today))
+    return Quote(citation(p, clause), text, p.source, p.meta.number, p.article, clause, notes(p, today),
+                 p.article_heading or None)
+
+
+def _answers(hit, asked: str, bounds: tuple[float, float] | None) -> bool:
+    """Does this hit answer the question? Words and meaning together.
+
+    `bounds` (floor, strong) are the model's calibrated cosines (bot/embed.REFUSAL):
+    below the floor a passage is off the question's meaning even when its words
+    match ("giá vàng" in a news article); at or above `strong` it answers in other
+    words than the law's. Without bounds (an uncalibrated model) words alone decide.
+    """
+    if bounds is None:
+        return covers(hit.passage, asked)
+    floor, strong = bounds
+    if hit.similarity < floor:
+        return False
+    return hit.similarity >= strong or covers(hit.passage, asked)
 
 
 def build_answer(result: SearchResult, today: date | None = None) -> Answer:
     """Turn search hits into the reply every channel sends."""
     question = result.query.text
-    answer = Answer(question, False)
+    answer = Answer(question, False, asked_subject=result.query.subject)
     for ref in result.missing:
         answer.notices.append(f"Kho văn bản chưa có {ref.label}.")
+    if result.missing_article:
+        article, document = result.missing_article
+        answer.missing_article = result.missing_article
+        answer.notices.append(f"{document} (bản trong kho) không có Điều {article}.")
+        return answer
     hits = [h.passage for h in result.hits]
     named = result.query.article and hits and hits[0].article == result.query.article and \
         (not result.documents or hits[0].document_id in result.documents)
     asked = _asked(result.query)
-    top = next((p for p in hits[:3] if covers(p, asked)), None)
+    bounds = getattr(result, "similarity_bounds", None)
+    best = next((h for h in result.hits[:3] if _answers(h, asked, bounds)), None)
+    top = best.passage if best else None
     if named:
-        top = hits[0]
+        best, top = result.hits[0], hits[0]
     if top is None:
         return answer
     answer.found = True
     clause = result.query.clause if named else None
     for number, text in best_clauses(top, question, clause):
         answer.quotes.append(_quote(top, number, text, today))
+    subject = result.query.subject
+    if subject and best.subjects and subject not in best.subjects:
+        for q in answer.quotes:  # whose rule this is: another group's
+            q.subject = ", ".join(sorted(best.subjects))
     def key(p: Passage) -> tuple:
         return (p.document_id, p.article or (None if p.meta.type == NEWS else p.heading))
 
@@ -205,11 +242,13 @@ def render_text(answer: Answer) -> str:
     if answer.written:
         return "\n".join(lines + _written(answer))
     first = answer.quotes[0]
-    heading = f"Theo {first.citation}:" if len(answer.quotes) == 1 else "Trích dẫn:"
+    heading = f"Theo {first.citation}{heading_suffix(first)}:" if len(answer.quotes) == 1 else "Trích dẫn:"
     lines.append(heading)
+    if first.subject:
+        lines.append(subject_line(answer))
     for q in answer.quotes:
         if len(answer.quotes) > 1:
-            lines.append(f"• {q.citation}:")
+            lines.append(f"• {q.citation}{heading_suffix(q)}:")
         lines.append(f"«{q.text}»")
     for note in first.notes:
         lines.append(f"⚠️ {note}")
@@ -217,8 +256,18 @@ def render_text(answer: Answer) -> str:
         lines.append("")
         lines.append("Nguồn khác:")
         for q in answer.more:
-            lines.append(f"• {q.citation}{_flags(q)}")
+            lines.append(f"• {q.citation}{heading_suffix(q)}{_flags(q)}")
     return "\n".join(lines)
+
+
+def subject_line(answer: Answer) -> str:
+    """Whose rule the quote is, when the question asked about another group."""
+    return f"(Quy định này dành cho {answer.quotes[0].subject}; câu hỏi về {answer.asked_subject}.)"
+
+
+def heading_suffix(q: Quote) -> str:
+    """ (Điều 11. Biện pháp bảo vệ cán bộ)": the article's heading after its citation."""
+    return f" ({q.heading})" if q.heading and q.heading.startswith("Điều ") else ""
 
 
 def _flags(q: Quote) -> str:

@@ -44,6 +44,7 @@ def _hit_json(rank: int, hit) -> dict:
     p = hit.passage
     return {"rank": rank, "score": hit.score, "source": p.source, "title": p.meta.title,
             "number": p.meta.number, "article": p.article, "clause": p.clause,
+            "heading": p.article_heading, "similarity": hit.similarity, "subjects": sorted(hit.subjects),
             "citation": citation(p, p.clause if p.clause and "-" not in p.clause else None),
             "text": p.text}
 
@@ -51,7 +52,9 @@ def _hit_json(rank: int, hit) -> dict:
 def _search_json(rt: Runtime, query: str, k: int) -> dict:
     result = rt.search(query, k)
     return {"query": query, "results": [_hit_json(h.rank, h) for h in result.hits],
-            "missing": [r.label for r in result.missing]}
+            "missing": [r.label for r in result.missing], "subject": result.query.subject,
+            "expansions": result.query.expansions,
+            "missing_article": list(result.missing_article) if result.missing_article else None}
 
 
 def _summary(report) -> str:

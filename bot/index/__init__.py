@@ -27,6 +27,8 @@ from bot.index.dense import DenseIndex
 from bot.index.lexical import ANALYZER_VERSION, LexicalIndex
 from bot.ingest.chunker import CHUNKER_VERSION
 from bot.ingest.metadata import DocumentMeta
+from bot.retrieve import thesaurus
+from bot.retrieve.thesaurus import Thesaurus
 
 __all__ = ["Index", "Passage"]
 
@@ -46,6 +48,14 @@ class Passage:
     heading: str
     text: str
 
+    @property
+    def article_heading(self) -> str:
+        """The heading the passage stands under: "Điều 11. Biện pháp bảo vệ cán bộ", or the
+        last heading (a section, "Phần mở đầu", a news title) when it is not in an article."""
+        if self.article:
+            return f"Điều {self.article}. {self.article_title}" if self.article_title else f"Điều {self.article}"
+        return self.heading.split(" › ")[-1] if self.heading else ""
+
 
 class Index:
     """A published index version, opened read-only. Safe to share between threads."""
@@ -60,6 +70,7 @@ class Index:
         self.lexical = lexical
         self.chunk_ids = chunk_ids
         self._lock = threading.Lock()
+        self.thesaurus = Thesaurus.shipped()  # replaced by the version's own in `open`
         self.documents = {d.id: d for d in store.documents(db)}
         rows = db.execute("SELECT id, document_id, article, heading FROM chunks ORDER BY id").fetchall()
         self.doc_of = np.array([r[1] for r in rows], dtype=np.int64)
@@ -93,6 +104,9 @@ class Index:
             chunk_ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
             index = cls(folder, config, db, dense, lexical, chunk_ids,
                         AccentModel(*lexical.totals("accented")))
+            words = folder / thesaurus.FILE_NAME
+            index.thesaurus = (Thesaurus.from_text(words.read_text(encoding="utf-8")) if words.is_file()
+                               else Thesaurus.shipped())
         except CadreBotError:
             raise
         except Exception as exc:  # faiss/bm25s/sqlite errors on a damaged folder

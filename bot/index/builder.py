@@ -5,6 +5,10 @@ publishes it by atomically replacing the one-line file `index/CURRENT`. A
 crash or kill at any point leaves CURRENT naming the previous, complete
 version; readers resolve CURRENT once and never see a half-written folder.
 
+The thesaurus (bot/retrieve/thesaurus.py: the shipped file plus the admin's
+documents/thesaurus.tsv) is stored in each version; a changed thesaurus alone
+publishes a new version, with no model call.
+
 Incremental: the previous version's SQLite file is copied, documents whose
 file + sidecar hash is unchanged keep their chunks, changed ones are re-read
 and re-embedded, removed ones dropped. The previous version's vectors and term
@@ -37,6 +41,7 @@ from bot.index.dense import DenseIndex, write_vectors
 from bot.index.lexical import ANALYZER_VERSION, FIELDS, TermCounts, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
 from bot.ingest.metadata import sidecar_path
+from bot.retrieve import thesaurus
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +148,14 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
         previous = layout.current_version(index_dir)
         config = _reusable(previous, embedder, rebuild)
         report.rebuilt = config is None
+        words = thesaurus.merged_text(documents_dir)
+        words_digest = hashlib.sha256(words.encode("utf-8")).hexdigest()
         work = layout.new_version_dir(index_dir)
         try:
             changed = _build_version(work, previous if config else None, documents_dir, embedder,
-                                     ann_threshold, report, progress, max_document_mb)
+                                     ann_threshold, report, progress, max_document_mb,
+                                     force=bool(config) and config.get("thesaurus") != words_digest)
+            (work / thesaurus.FILE_NAME).write_text(words, encoding="utf-8")
         except BaseException:
             # A failed build leaves nothing behind; the published version is untouched.
             shutil.rmtree(work, ignore_errors=True)
@@ -160,7 +169,7 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
             return report
         layout.write_config(work, {
             "backend": embedder.backend, "model": embedder.name, "dimension": embedder.dimension,
-            "dense_weight": embed.dense_weight(embedder.name, dense_weight),
+            "dense_weight": embed.dense_weight(embedder.name, dense_weight), "thesaurus": words_digest,
             "chunker": CHUNKER_VERSION, "analyzer": ANALYZER_VERSION,
             "documents": report.documents, "chunks": report.chunks,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -194,8 +203,9 @@ class _Carried:
 
 def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
                    ann_threshold: int, report: BuildReport, progress,
-                   max_document_mb: float | None = None) -> bool:
-    """Fill `work` from `previous` (when reusable) plus the changes; False when there were none."""
+                   max_document_mb: float | None = None, force: bool = False) -> bool:
+    """Fill `work` from `previous` (when reusable) plus the changes; False when there were none
+    (`force`: publish anyway, e.g. the thesaurus changed)."""
     db_path = work / "meta.sqlite"
     if previous is not None:
         shutil.copyfile(previous / "meta.sqlite", db_path)
@@ -204,7 +214,7 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
     try:
         new_ids, new_vectors = _apply_changes(db, documents_dir, embedder, report, progress,
                                               carried.counts, max_document_mb)
-        if previous is not None and not report.changed:
+        if previous is not None and not report.changed and not force:
             return False
         _write_backends(db, work, carried, new_ids, new_vectors, ann_threshold, report)
         return True

@@ -18,7 +18,7 @@ from bot import embed
 from bot.errors import BadQuery
 from bot.index import Index, Passage
 from bot.retrieve.fusion import convex, top
-from bot.retrieve.query import DocumentRef, Query, parse
+from bot.retrieve.query import DocumentRef, Query, parse, subjects_in
 from bot.index.lexical import with_bigrams
 from bot.ingest.chunker import PREAMBLE
 from bot.text import strip_diacritics, words
@@ -38,6 +38,11 @@ HEADING_WEIGHT = 0.4
 PREAMBLE_PENALTY = 0.5
 SCOPE_PENALTY = 0.3
 _SCOPE = re.compile(r"phạm vi điều chỉnh|đối tượng áp dụng", re.I)
+# A question about one group (cán bộ / công chức / viên chức) is answered first from
+# a text about that group: a passage whose heading (or, failing that, document
+# title) names only other groups is lowered. "Công chức bị kỷ luật có mấy hình
+# thức?" otherwise meets Nghị định 112's "hình thức kỷ luật đối với viên chức".
+SUBJECT_PENALTY = 0.3
 _DOC_BONUS = 1.0
 _ARTICLE_BONUS = 2.0
 _CLAUSE_BONUS = 0.5
@@ -48,6 +53,8 @@ class Hit:
     passage: Passage
     score: float
     rank: int
+    similarity: float = 0.0  # cosine of the question and the passage (dense model)
+    subjects: frozenset = frozenset()  # the groups the passage's rule is about (subject_groups)
 
 
 @dataclass
@@ -56,6 +63,10 @@ class SearchResult:
     hits: list[Hit]
     documents: list[int] = field(default_factory=list)  # ids of the documents the query named
     missing: list[DocumentRef] = field(default_factory=list)  # named but not in the corpus
+    # A named article the named document(s) do not have: (article, document label).
+    missing_article: tuple[str, str] | None = None
+    # The model's calibrated (floor, strong) cosines for answer-or-refuse (bot/embed.REFUSAL).
+    similarity_bounds: tuple[float, float] | None = None
 
 
 def _plain(text: str | None) -> str:
@@ -111,7 +122,7 @@ class Searcher:
         if len(text) > self.max_query_chars:
             raise BadQuery(f"Câu hỏi quá dài ({len(text)} ký tự; tối đa {self.max_query_chars}). "
                            "Hãy rút gọn câu hỏi.")
-        query = parse(text, self.index.accents.restore)
+        query = parse(text, self.index.accents.restore, self.index.thesaurus)
         if not query.tokens["plain"] and not query.article:
             raise BadQuery("Câu hỏi không có chữ hay số nào để tra cứu. Hãy nhập câu hỏi bằng chữ.")
         return query
@@ -130,7 +141,7 @@ class Searcher:
     def search(self, text: str, k: int = 5) -> SearchResult:
         query = self.parse(text)
         n = len(self.index)
-        result = SearchResult(query, [])
+        result = SearchResult(query, [], similarity_bounds=embed.REFUSAL.get(self.embedder.name))
         for ref in query.documents:
             ids = resolve(ref, self.index)
             (result.documents.extend(ids) if ids else result.missing.append(ref))
@@ -138,7 +149,7 @@ class Searcher:
             return result
 
         lexical = self.lexical_scores(query)
-        qvec = self.embedder.encode_query(query.text if query.accented else query.restored or query.text)
+        qvec = self.embedder.encode_query(query.dense_text)
         _, dense_top = self.index.dense.search(qvec, CANDIDATES)
         in_docs = np.isin(self.index.doc_of, result.documents) if result.documents else None
         pools = [top(lexical, CANDIDATES), dense_top]
@@ -152,6 +163,8 @@ class Searcher:
         fused = convex(lexical[candidates], self.index.dense.similarity(qvec, candidates),
                        self.dense_weight)
         fused = fused + HEADING_WEIGHT * self._heading_cover(query, candidates)
+        if query.subject:
+            fused = fused - SUBJECT_PENALTY * self._other_subject(query.subject, candidates)
         if in_docs is not None:
             fused = fused + _DOC_BONUS * in_docs[candidates]
         if articles:
@@ -159,9 +172,30 @@ class Searcher:
             fused = fused + _CLAUSE_BONUS * self._clause_match(query, candidates, articles)
         order = candidates[top(fused, k)]
         scores = dict(zip(candidates.tolist(), fused.tolist()))
-        result.hits = [Hit(p, round(scores[p.position], 4), i + 1)
+        similarity = dict(zip(order.tolist(), self.index.dense.similarity(qvec, order).tolist()))
+        result.hits = [Hit(p, round(scores[p.position], 4), i + 1, round(similarity[p.position], 4),
+                           self.subjects(p.position))
                        for i, p in enumerate(self.index.passages(order.tolist()))]
+        if query.article and not articles and result.documents:
+            names = {self.index.documents[d].meta.label for d in result.documents}
+            result.missing_article = (query.article, ", ".join(sorted(names)))
         return result
+
+    def subjects(self, position: int) -> frozenset:
+        """The groups a passage's rule is about: those its heading names, else its document's title."""
+        named = subject_groups(self.index.heading_of[position])
+        if not named:
+            doc = self.index.documents[int(self.index.doc_of[position])]
+            named = subject_groups(doc.meta.title or "")
+        return named
+
+    def _other_subject(self, subject: str, candidates: np.ndarray) -> np.ndarray:
+        """1 where a candidate is about other groups only."""
+        out = np.zeros(len(candidates), dtype=np.float32)
+        for i, pos in enumerate(candidates.tolist()):
+            named = self.subjects(pos)
+            out[i] = bool(named) and subject not in named
+        return out
 
     def _heading_cover(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """Share of each candidate heading's bigrams that the question contains."""
@@ -212,6 +246,12 @@ def _title_grams(title: str) -> tuple[frozenset[str], bool]:
     # documents ("Hiệu lực thi hành"), and folding every candidate's heading on
     # each query was a top non-model cost in cProfile.
     return frozenset(t for t in with_bigrams(words(title)) if "_" in t), bool(_SCOPE.search(title))
+
+
+@lru_cache(maxsize=65536)
+def subject_groups(text: str) -> frozenset:
+    """cán bộ / công chức / viên chức named in a heading or title (cached: headings repeat)."""
+    return frozenset(subjects_in(strip_diacritics(text).lower()))
 
 
 def _holds_clause(passage: Passage, clause: str) -> bool:
