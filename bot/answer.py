@@ -64,6 +64,7 @@ class Answer:
     written: str | None = None
     references: list[Quote] = field(default_factory=list)
     asked_subject: str | None = None  # the group the question is about, if one
+    read_as: str | None = None  # a follow-up, as it was read with the previous turn
     # A named article the named document, as shipped, does not have: (article, document).
     missing_article: tuple[str, str] | None = None
 
@@ -75,7 +76,7 @@ class Answer:
         return {"question": self.question, "found": self.found, "answer": render_text(self),
                 "citations": self.citations(), "quotes": [asdict(q) for q in self.quotes],
                 "written": self.written, "references": [asdict(q) for q in self.references],
-                "asked_subject": self.asked_subject,
+                "asked_subject": self.asked_subject, "read_as": self.read_as,
                 "missing_article": list(self.missing_article) if self.missing_article else None}
 
 
@@ -236,6 +237,8 @@ def build_answer(result: SearchResult, today: date | None = None) -> Answer:
 def render_text(answer: Answer) -> str:
     """Plain-text reply (terminal, Zalo)."""
     lines = list(answer.notices)
+    if answer.read_as:
+        lines.append(f"(Hiểu câu hỏi là: {answer.read_as})")
     if not answer.found:
         lines.append(NOT_FOUND)
         return "\n".join(lines)

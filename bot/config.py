@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Above this many chunks FAISS switches from exact to IVF search.
     ann_threshold: int = 200_000
     max_query_chars: int = 2000
+    # A follow-up ("Còn viên chức thì sao?") is read with the chat's previous question
+    # if it came within this many seconds; /moi forgets it sooner.
+    followup_seconds: float = Field(900.0, gt=0)
     # Larger documents are refused by their size, before they are read.
     max_document_mb: float = Field(50.0, gt=0)
 

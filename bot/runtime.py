@@ -18,6 +18,7 @@ from bot.compose import Writer
 from bot.config import Settings
 from bot.index import Index, layout
 from bot.index.builder import BuildReport, build_index
+from bot.retrieve import followup
 from bot.retrieve.search import Searcher, SearchResult
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Runtime:
         self._searcher: Searcher | None = None
         self._lock = threading.RLock()
         self.writer = Writer.from_settings(self.settings)  # None: extractive answers only
+        self.memory = followup.Memory(self.settings.followup_seconds)  # per-chat last turn
 
     @property
     def documents_dir(self) -> Path:
@@ -68,8 +70,16 @@ class Runtime:
     def search(self, text: str, k: int = 5) -> SearchResult:
         return self.searcher().search(text, k)
 
-    def ask(self, text: str) -> Answer:
-        answer = build_answer(self.search(text, k=8))
+    def ask(self, text: str, chat: str | None = None) -> Answer:
+        """Answer `text`; with `chat`, a follow-up is read with that chat's previous turn
+        (bot/retrieve/followup.py) and this turn becomes the next one's context."""
+        resolved = followup.resolve(text, self.memory.get(chat) if chat else None)
+        result = self.search(resolved.text, k=8)
+        if chat:
+            self.memory.put(chat, followup.context_of(resolved.text, result))
+        answer = build_answer(result)
+        if resolved.kind:
+            answer.read_as = resolved.text
         if self.writer is not None and answer.found:
             answer = self.writer.write(answer)
         return answer

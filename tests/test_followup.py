@@ -52,3 +52,19 @@ def test_subject_replacement_keeps_the_rest_and_collapses_a_pair() -> None:
         "Các hình thức kỷ luật đối với viên chức"
     assert with_subject("Thời hiệu xử lý kỷ luật là bao lâu?", "viên chức") == \
         "Thời hiệu xử lý kỷ luật là bao lâu đối với viên chức?"
+
+
+def test_memory_forgets_after_its_time_limit_and_on_request() -> None:
+    from bot.retrieve.followup import Memory
+
+    now = [0.0]
+    memory = Memory(ttl=60, size=2, clock=lambda: now[0])
+    memory.put("tg:1", DISCIPLINE)
+    assert memory.get("tg:1") == DISCIPLINE and memory.get("tg:2") is None
+    now[0] = 61
+    assert memory.get("tg:1") is None  # too old: a new question stands alone
+    memory.put("tg:1", DISCIPLINE)
+    assert memory.forget("tg:1") is True and memory.get("tg:1") is None and memory.forget("tg:1") is False
+    for chat in ("a", "b", "c"):
+        memory.put(chat, PROTECTION)
+    assert memory.get("a") is None and memory.get("c") == PROTECTION  # bounded: oldest dropped

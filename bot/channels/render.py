@@ -151,6 +151,8 @@ def answer_blocks(answer: Answer, fmt: Format) -> list[str]:
     if not fmt.html:
         return [render_text(answer)]
     blocks = [fmt.italic(n) for n in answer.notices]
+    if getattr(answer, "read_as", None):
+        blocks.append(fmt.italic(f"(Hiểu câu hỏi là: {answer.read_as})"))
     if not answer.found:
         return blocks + [fmt.esc(NOT_FOUND)]
     written = getattr(answer, "written", None)

@@ -117,3 +117,40 @@ def resolve(text: str, context: Context | None) -> Resolved:
 
 
 __all__ = ["Context", "Resolved", "context_of", "resolve", "with_subject", "SUBJECTS"]
+
+
+class Memory:
+    """The last turn of each chat, forgotten after `ttl` seconds or on `forget` (/moi).
+
+    In-process and bounded (`size` chats, oldest dropped first): a restart or a
+    quiet chat starts afresh, which is the safe side for a follow-up.
+    """
+
+    def __init__(self, ttl: float = 900.0, size: int = 10_000, clock=None):
+        import threading
+        import time
+
+        self.ttl, self.size = ttl, size
+        self.clock = clock or time.monotonic
+        self._turns: dict[str, tuple[float, Context]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, chat: str) -> Context | None:
+        with self._lock:
+            item = self._turns.get(chat)
+            if item is None or self.clock() - item[0] > self.ttl:
+                self._turns.pop(chat, None)
+                return None
+            return item[1]
+
+    def put(self, chat: str, context: Context) -> None:
+        with self._lock:
+            self._turns.pop(chat, None)
+            self._turns[chat] = (self.clock(), context)
+            while len(self._turns) > self.size:
+                self._turns.pop(next(iter(self._turns)))
+
+    def forget(self, chat: str) -> bool:
+        """Drop the chat's context; True when there was one."""
+        with self._lock:
+            return self._turns.pop(chat, None) is not None
