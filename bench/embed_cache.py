@@ -21,8 +21,9 @@ DEFAULT_DIR = Path(os.environ.get("EMBED_CACHE", "/work/cache"))
 
 
 class CachedEmbedder(Embedder):
-    def __init__(self, inner: Embedder, folder: Path = DEFAULT_DIR):
+    def __init__(self, inner: Embedder, folder: Path = DEFAULT_DIR, queries: bool = True):
         self.inner = inner
+        self.queries = queries  # False: queries embedded for real each time (latency measured)
         self.backend, self.name, self.dimension = inner.backend, inner.name, inner.dimension
         folder.mkdir(parents=True, exist_ok=True)
         safe = f"{inner.backend}-{inner.name}".replace("/", "_")
@@ -34,6 +35,8 @@ class CachedEmbedder(Embedder):
         return hashlib.sha256((("q\0" if query else "p\0") + text).encode("utf-8")).digest()
 
     def _encode(self, texts: list[str], query: bool, progress: bool) -> np.ndarray:
+        if query and not self.queries:
+            return self.inner._encode(texts, query, progress)
         keys = [self._key(t, query) for t in texts]
         found: dict[bytes, np.ndarray] = {}
         for start in range(0, len(keys), 500):

@@ -8,8 +8,10 @@ before Luật 80/2025 and the 2026 decrees were added):
   out_of_scope.jsonl  off-topic, legal questions outside the corpus, articles a document lacks
   followups.jsonl     two-turn dialogues; the second turn is scored after resolution
 
-Each model indexes the shipped documents once (vectors cached outside the repo,
-bench/embed_cache.py) and answers through the real Searcher and build_answer.
+Each model indexes the shipped documents once (passage vectors cached outside
+the repo, bench/embed_cache.py) and answers through the real Searcher and
+build_answer; every question is embedded for real, so the latency (paraphrase
+set, search + answer) includes the model.
 Writes results/meaning.json.
 """
 
@@ -139,7 +141,7 @@ def resolver_or_none():
 
 def run(backend: str, dense_weight: float | None = None) -> dict:
     settings = Settings(embedding_backend=backend)
-    embedder = CachedEmbedder(embed.create(settings))
+    embedder = CachedEmbedder(embed.create(settings), queries=False)  # passages cached, queries timed
     index = shipped(embedder, DEFAULT_DIR / f"shipped-{backend}")
     try:
         searcher = Searcher(index, embedder, dense_weight)
