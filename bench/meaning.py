@@ -114,7 +114,7 @@ def followups(searcher: Searcher, resolver) -> dict:
     for row in load("followups.jsonl"):
         first, second = row["turns"]
         result, answer, _ = timed(searcher, first)
-        asked = resolver(second, first, result) if resolver else second
+        asked = resolver(second, first, answer) if resolver else second
         result2, answer2, _ = timed(searcher, asked)
         if row["gold"]:
             good = rank_of(result2.hits, row["gold"]) == 1 and answer2.found
@@ -134,8 +134,8 @@ def resolver_or_none():
     except ImportError:
         return None
 
-    def resolve(text, previous, result):
-        return followup.resolve(text, followup.context_of(previous, result)).text
+    def resolve(text, previous, answer):
+        return followup.resolve(text, followup.context_of(previous, answer)).text
     return resolve
 
 

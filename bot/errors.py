@@ -35,3 +35,7 @@ class BadQuery(CadreBotError):
 
 class IndexBusy(CadreBotError):
     """Another process is already re-indexing."""
+
+
+class BadUsage(CadreBotError):
+    """A command was given wrong options or a missing setting (exit code 2)."""

@@ -12,11 +12,12 @@ import sqlite3
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.answer import Answer, Quote, render_text
+from bot.answer import Answer, Quote
 from bot.channels import Conversation, Incoming, parse_command
 from bot.channels.guard import Access, RateLimiter
 from bot.channels.journal import MIGRATIONS, Journal, normalize
-from bot.channels.render import CITATION, HTML, PLAIN, Format, answer_blocks, pack, split_text, units16
+from bot.channels.render import (CITATION, HTML, PLAIN, Format, answer_blocks, pack, render_text, split_text,
+                                 units16)
 from bot.channels.uploads import caption_metadata, check_upload, clean_name, place, upload_path
 from bot.config import Settings
 from bot.runtime import Runtime
@@ -89,15 +90,18 @@ def test_plain_pack_splits_long_text_at_lines():
 
 # --- rendering ------------------------------------------------------------------------------
 
-def _quote(text: str, notes: list[str] | None = None, article: str = "11") -> Quote:
+def _quote(text: str, article: str = "11", **flags) -> Quote:
     return Quote(f"Khoản 1 Điều {article} Nghị định 73/2023/NĐ-CP", text, "nd73.txt", "73/2023/NĐ-CP",
-                 article, "1", notes or [])
+                 article, "1", **flags)
+
+
+EXPIRED = dict(valid_until="2025-07-01", expired=True)
 
 
 def test_html_answer_escapes_document_text_and_keeps_notes():
     excerpt = "Bản trong kho là bản trích, không đầy đủ toàn văn."
-    answer = Answer("q", True, [_quote('Cán bộ <trưởng ban> & "phó ban" được hưởng.', [excerpt])],
-                    more=[_quote("x", ["Văn bản này không còn hiệu lực (từ 01/07/2025)."], "3")])
+    answer = Answer("q", True, [_quote('Cán bộ <trưởng ban> & "phó ban" được hưởng.', excerpt=True)],
+                    more=[_quote("x", "3", **EXPIRED)])
     html = "\n".join(pack(answer_blocks(answer, HTML), HTML))
     assert "&lt;trưởng ban&gt; &amp; \"phó ban\"" in html
     shown = parse_html(html)
@@ -114,12 +118,12 @@ def test_plain_answer_is_render_text():
 def test_written_answer_shows_text_then_numbered_references():
     answer = Answer("q", True, [_quote("a")])
     answer.written = "Cán bộ được bảo vệ [1] & không bị xử lý <ngay> [2]."
-    answer.references = [_quote("a"), _quote("b", ["Văn bản này không còn hiệu lực (từ 01/07/2025)."], "5")]
+    answer.references = [_quote("a"), _quote("b", "5", **EXPIRED)]
     shown = parse_html("\n".join(pack(answer_blocks(answer, HTML), HTML)))
     assert shown.startswith("Cán bộ được bảo vệ [1] & không bị xử lý <ngay> [2].")
     assert "[1] Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP" in shown
     assert "[2] Khoản 1 Điều 5 Nghị định 73/2023/NĐ-CP (hết hiệu lực)" in shown
-    assert "⚠️ Văn bản này không còn hiệu lực (từ 01/07/2025)." in shown
+    assert "⚠️ Văn bản này không còn hiệu lực (từ 01/07/2025)" in shown
 
 
 def test_not_found_answer_has_no_citation():
@@ -265,12 +269,11 @@ def test_journal_stats_feedback_and_unanswered(tmp_path):
 # --- the conversation, plain-text channel, shipped corpus ----------------------------------
 
 @pytest.fixture
-def zalo(shipped_index, embedder, monkeypatch, tmp_path):
+def zalo(shipped_index, embedder, tmp_path):
     """A plain-text conversation (as Zalo will use it) over the shipped index."""
-    monkeypatch.setattr(Runtime, "embedder", property(lambda self: embedder))
     settings = Settings(documents_dir=shipped_index.documents_dir, index_dir=shipped_index.index_dir,
                         journal_path=tmp_path / "journal.sqlite", rate_limit_messages=5)
-    conv = Conversation.from_settings(Runtime(settings), PLAIN, "zalo",
+    conv = Conversation.from_settings(Runtime(settings, embedder), PLAIN, "zalo",
                                       Access(admins={"admin"}, users={"u1", "u2"}))
     conv.username = "cadre_bot"
     yield conv
@@ -315,3 +318,75 @@ def test_dieu_lookup_errors_are_answered_in_the_chat(zalo):
     assert "Cách dùng" in ask("/dieu mười một")
     assert "có trong nhiều văn bản" in ask("/dieu 1")
     assert ask("/dieu 15 luật viên chức").startswith("Điều 15 Luật 58/2010/QH12")
+
+
+# --- structure ------------------------------------------------------------------------------
+
+def _imports(path) -> set[str]:
+    """Modules a file imports (a submodule named in `from pkg import sub` counts as itself), type-only excluded."""
+    import ast
+    import importlib.util
+
+    found = set()
+
+    def visit(nodes) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    found.add(sub if importlib.util.find_spec(node.module) and _is_module(sub) else node.module)
+            visit(list(ast.iter_child_nodes(node)))
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return found
+
+
+def _is_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def test_the_channel_modules_import_each_other_without_a_circle():
+    from pathlib import Path
+
+    import bot.channels
+
+    folder = Path(bot.channels.__file__).parent
+    graph = {f"bot.channels.{p.stem}".removesuffix(".__init__"): {m for m in _imports(p) if m.startswith("bot.channels")}
+             for p in folder.glob("*.py")}
+    state: dict[str, int] = {}
+
+    def cycle_from(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                return path + [nxt]
+            if nxt not in state and (found := cycle_from(nxt, path + [nxt])):
+                return found
+        state[node] = 2
+        return None
+    for module in sorted(graph):
+        if module not in state:
+            assert cycle_from(module, [module]) is None, cycle_from(module, [module])
+    assert graph["bot.channels.commands"] and "bot.channels.core" not in graph["bot.channels.commands"]
+
+
+def test_no_channel_reaches_into_the_index_and_zalo_stays_apart_from_telegram():
+    from pathlib import Path
+
+    import bot.channels
+
+    folder = Path(bot.channels.__file__).parent
+    for path in folder.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for internal in ("searcher().index", ".doc_of", ".article_of", "article_positions", ".documents.values"):
+            assert internal not in text, f"{path.name} uses the index's internals: {internal}"
+    for name in ("zalo", "zalo_client", "webhook"):
+        assert not {m for m in _imports(folder / f"{name}.py") if "telegram" in m}, name

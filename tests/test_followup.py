@@ -54,17 +54,17 @@ def test_subject_replacement_keeps_the_rest_and_collapses_a_pair() -> None:
         "Thời hiệu xử lý kỷ luật là bao lâu đối với viên chức?"
 
 
-def test_memory_forgets_after_its_time_limit_and_on_request() -> None:
-    from bot.retrieve.followup import Memory
 
-    now = [0.0]
-    memory = Memory(ttl=60, size=2, clock=lambda: now[0])
-    memory.put("tg:1", DISCIPLINE)
-    assert memory.get("tg:1") == DISCIPLINE and memory.get("tg:2") is None
-    now[0] = 61
-    assert memory.get("tg:1") is None  # too old: a new question stands alone
-    memory.put("tg:1", DISCIPLINE)
-    assert memory.forget("tg:1") is True and memory.get("tg:1") is None and memory.forget("tg:1") is False
-    for chat in ("a", "b", "c"):
-        memory.put(chat, PROTECTION)
-    assert memory.get("a") is None and memory.get("c") == PROTECTION  # bounded: oldest dropped
+def test_the_context_is_read_from_the_previous_answer() -> None:
+    from bot.answer import Answer, Quote
+    from bot.retrieve.followup import context_of
+
+    quote = Quote("Khoản 1 Điều 79 Luật 22/2008/QH12", "1. Khiển trách;", "luat.txt", "22/2008/QH12", "79",
+                  "1", heading="Điều 79. Các hình thức kỷ luật đối với công chức")
+    answer = Answer("Điều 79 Luật Cán bộ, công chức", True, quotes=[quote])
+    context = context_of("Điều 79 Luật Cán bộ, công chức", answer)
+    assert (context.document, context.article) == ("Luật 22/2008/QH12", "79")
+    assert context.topic == "Các hình thức kỷ luật đối với công chức" and context.subject == "công chức"
+    assert resolve("còn viên chức thì sao?", context).text == "Các hình thức kỷ luật đối với viên chức"
+    refused = context_of("Giá vàng hôm nay?", Answer("Giá vàng hôm nay?", False))
+    assert refused.document is None and resolve("khoản 2 thì sao?", refused).kind is None

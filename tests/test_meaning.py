@@ -91,7 +91,7 @@ def test_a_follow_up_is_read_with_the_previous_turn(e5_searcher) -> None:
     from bot.retrieve.followup import context_of, resolve
 
     first = "Công chức bị kỷ luật có mấy hình thức?"
-    context = context_of(first, e5_searcher.search(first, 8))
+    context = context_of(first, build_answer(e5_searcher.search(first, 8)))
     asked = resolve("Còn viên chức thì sao?", context).text
     assert asked == "Viên chức bị kỷ luật có mấy hình thức?"
     numbers = top(e5_searcher, asked, 3)

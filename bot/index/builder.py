@@ -27,7 +27,7 @@ import os
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -44,6 +44,21 @@ from bot.ingest.metadata import sidecar_path
 from bot.retrieve import thesaurus
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build, as one object: the runtime makes it from the settings once.
+
+    `rebuild` ignores the previous version; `ann_threshold` is the chunk count
+    past which FAISS switches to IVF; `max_document_mb` refuses larger files
+    by their size, before they are read (None: no limit).
+    """
+
+    rebuild: bool = False
+    ann_threshold: int = 200_000
+    max_document_mb: float | None = None
+    dense_weight: float | None = None  # recorded for the searcher (None: the model's measured weight)
 
 
 @dataclass
@@ -129,31 +144,30 @@ def _reusable(previous: Path | None, embedder, rebuild: bool) -> dict | None:
     return config if same else None
 
 
-def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool = False,
-                ann_threshold: int = 200_000, max_document_mb: float | None = None,
-                progress: Callable[[str, int, int], None] | None = None,
-                dense_weight: float | None = None) -> BuildReport:
+def build_index(documents_dir: Path, index_dir: Path, embedder, options: BuildOptions | None = None, *,
+                progress: Callable[[str, int, int], None] | None = None, **overrides) -> BuildReport:
     """Bring the index in line with the documents folder and publish it atomically.
 
     `progress(stage, done, total)` is called as documents are read and embedded.
-    `dense_weight` (None: the one measured for the model) is recorded for the searcher.
+    `overrides` are BuildOptions fields (`rebuild=True`), for callers without an options object.
     """
+    options = replace(options or BuildOptions(), **overrides)
     started = time.perf_counter()
     if not documents_dir.is_dir():
         raise DocumentError(f"Không tìm thấy thư mục tài liệu: {documents_dir}")
-    index_dir.mkdir(parents=True, exist_ok=True)
+    layout.ensure_folder(index_dir)
     report = BuildReport()
     with _Lock(index_dir / ".lock"):
         layout.clean_stale(index_dir)
         previous = layout.current_version(index_dir)
-        config = _reusable(previous, embedder, rebuild)
+        config = _reusable(previous, embedder, options.rebuild)
         report.rebuilt = config is None
         words = thesaurus.merged_text(documents_dir)
         words_digest = hashlib.sha256(words.encode("utf-8")).hexdigest()
         work = layout.new_version_dir(index_dir)
         try:
             changed = _build_version(work, previous if config else None, documents_dir, embedder,
-                                     ann_threshold, report, progress, max_document_mb,
+                                     options, report, progress,
                                      force=bool(config) and config.get("thesaurus") != words_digest)
             (work / thesaurus.FILE_NAME).write_text(words, encoding="utf-8")
         except BaseException:
@@ -169,7 +183,7 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool
             return report
         layout.write_config(work, {
             "backend": embedder.backend, "model": embedder.name, "dimension": embedder.dimension,
-            "dense_weight": embed.dense_weight(embedder.name, dense_weight), "thesaurus": words_digest,
+            "dense_weight": embed.dense_weight(embedder.name, options.dense_weight), "thesaurus": words_digest,
             "chunker": CHUNKER_VERSION, "analyzer": ANALYZER_VERSION,
             "documents": report.documents, "chunks": report.chunks,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -202,8 +216,7 @@ class _Carried:
 
 
 def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
-                   ann_threshold: int, report: BuildReport, progress,
-                   max_document_mb: float | None = None, force: bool = False) -> bool:
+                   options: BuildOptions, report: BuildReport, progress, force: bool = False) -> bool:
     """Fill `work` from `previous` (when reusable) plus the changes; False when there were none
     (`force`: publish anyway, e.g. the thesaurus changed)."""
     db_path = work / "meta.sqlite"
@@ -213,10 +226,10 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
     db = store.connect(db_path)
     try:
         new_ids, new_vectors = _apply_changes(db, documents_dir, embedder, report, progress,
-                                              carried.counts, max_document_mb)
+                                              carried.counts, options.max_document_mb)
         if previous is not None and not report.changed and not force:
             return False
-        _write_backends(db, work, carried, new_ids, new_vectors, ann_threshold, report)
+        _write_backends(db, work, carried, new_ids, new_vectors, options.ann_threshold, report)
         return True
     finally:
         db.close()

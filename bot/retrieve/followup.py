@@ -8,8 +8,8 @@ that is nothing but a follow-up (its words, once the reference it makes and
 filler words are removed, are empty) is rewritten; any question with a topic of
 its own is searched as typed, so a fresh topic is never polluted by the old one.
 
-The conversation core keeps one `Context` per chat (with a time limit) and
-calls `resolve` before searching; `context_of` builds the next one.
+The conversation core keeps each asker's last turn (with a time limit) and
+calls `resolve_turn` before searching; `context_of` reads the turn.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.retrieve.query import SUBJECTS, subject_of
+from bot.retrieve.query import SUBJECTS, parse, subject_of
 from bot.text import nfc, strip_diacritics
 
 # Words that carry no topic in a follow-up ("thế còn ... thì sao ạ?").
@@ -49,17 +49,28 @@ class Resolved:
     kind: str | None = None  # None: not a follow-up; "subject", "clause", "article", "scope", "old", "pointer"
 
 
-def context_of(question: str, result) -> Context:
-    """The context a search result leaves for the next turn (`result`: a SearchResult)."""
-    query = result.query
-    top = result.hits[0].passage if result.hits else None
-    document = top.meta.label if top is not None and top.meta.number else None
-    article = query.article or (top.article if top is not None else None)
+_CITED = re.compile(r"^(?:(?:Điểm|Khoản|Mục)\s+\S+\s+)*Điều\s+\S+\s+(?P<label>.+)$")
+
+
+def context_of(question: str, answer) -> Context:
+    """The context an answer leaves for the next turn (`question`: as it was searched;
+    `answer`: the bot/answer.Answer built for it)."""
+    query = parse(question)
+    first = (answer.quotes or answer.more or [None])[0] if answer is not None else None
+    cited = _CITED.match(first.citation) if first is not None and first.article else None
+    document = cited.group("label") if cited else None
+    article = query.article or (first.article if first is not None else None)
     topic = question
-    if query.article and top is not None and top.article_title:
-        topic = top.article_title  # "Điều 79 Luật CBCC" is about "Các hình thức kỷ luật đối với công chức"
+    if query.article and first is not None and first.heading:
+        # "Điều 79 Luật CBCC" is about "Các hình thức kỷ luật đối với công chức"
+        topic = re.sub(r"^Điều\s+\S+\.\s*", "", first.heading)
     subject = query.subject or subject_of(_plain(topic))
     return Context(question, topic, subject, document, article, query.clause)
+
+
+def resolve_turn(text: str, last) -> str:
+    """The conversation core's hook: `last` is its Turn (searched question and answer) or None."""
+    return resolve(text, context_of(last.searched, last.answer) if last is not None else None).text
 
 
 def _plain(text: str) -> str:
@@ -116,41 +127,5 @@ def resolve(text: str, context: Context | None) -> Resolved:
     return Resolved(text)
 
 
-__all__ = ["Context", "Resolved", "context_of", "resolve", "with_subject", "SUBJECTS"]
+__all__ = ["Context", "Resolved", "context_of", "resolve", "resolve_turn", "with_subject", "SUBJECTS"]
 
-
-class Memory:
-    """The last turn of each chat, forgotten after `ttl` seconds or on `forget` (/moi).
-
-    In-process and bounded (`size` chats, oldest dropped first): a restart or a
-    quiet chat starts afresh, which is the safe side for a follow-up.
-    """
-
-    def __init__(self, ttl: float = 900.0, size: int = 10_000, clock=None):
-        import threading
-        import time
-
-        self.ttl, self.size = ttl, size
-        self.clock = clock or time.monotonic
-        self._turns: dict[str, tuple[float, Context]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, chat: str) -> Context | None:
-        with self._lock:
-            item = self._turns.get(chat)
-            if item is None or self.clock() - item[0] > self.ttl:
-                self._turns.pop(chat, None)
-                return None
-            return item[1]
-
-    def put(self, chat: str, context: Context) -> None:
-        with self._lock:
-            self._turns.pop(chat, None)
-            self._turns[chat] = (self.clock(), context)
-            while len(self._turns) > self.size:
-                self._turns.pop(next(iter(self._turns)))
-
-    def forget(self, chat: str) -> bool:
-        """Drop the chat's context; True when there was one."""
-        with self._lock:
-            return self._turns.pop(chat, None) is not None
