@@ -194,6 +194,9 @@ def main() -> None:
         from bench.report import machine, write_report
 
         data = {"meta": {"machine": machine(), "command": "python bench/meaning.py --save"}, "runs": results}
+        before = RESULTS / "meaning-before.json"
+        if before.exists():  # the first run, kept for the comparison
+            data["before"] = json.loads(before.read_text(encoding="utf-8"))
         (RESULTS / "meaning.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         plot(results, RESULTS / "meaning.png")
         write_report(RESULTS, ROOT / "bench" / "REPORT.md")

