@@ -226,7 +226,7 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
     db = store.connect(db_path)
     try:
         new_ids, new_vectors = _apply_changes(db, documents_dir, embedder, report, progress,
-                                              carried.counts, options.max_document_mb)
+                                              carried.counts, options)
         if previous is not None and not report.changed and not force:
             return False
         _write_backends(db, work, carried, new_ids, new_vectors, options.ann_threshold, report)
@@ -237,7 +237,7 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
 
 def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report: BuildReport,
                    progress, counts: dict[str, TermCounts],
-                   max_document_mb: float | None = None) -> tuple[list[int], list[np.ndarray]]:
+                   options: BuildOptions) -> tuple[list[int], list[np.ndarray]]:
     """Delete removed documents, insert new and changed ones; their chunk ids and vectors."""
     known = {d.source: d for d in store.documents(db)}
     files = list_documents(documents_dir)
@@ -259,7 +259,7 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report
             report.unchanged.append(source)
             continue
         try:
-            prepared = prepare(path, source, max_document_mb)
+            prepared = prepare(path, source, options.max_document_mb)
         except DocumentError as exc:
             # An unreadable new version never erases the old one from the index.
             report.skipped[source] = str(exc)
