@@ -130,5 +130,5 @@ def test_follow_ups_in_a_chat_are_per_asker_and_cleared_by_moi(chat) -> None:
     assert "Điều 52 Luật 58/2010/QH12" in reply or "Điều 15 Nghị định 112/2020/NĐ-CP" in reply
     # Another asker in their own chat has no previous turn: the same words stand alone.
     assert "Hiểu câu hỏi là" not in say("u2", "Còn viên chức thì sao?")
-    assert "câu hỏi mới" in say("u1", "/moi")
+    assert "cuộc hỏi mới" in say("u1", "/moi")
     assert "Hiểu câu hỏi là" not in say("u1", "Còn công chức thì sao?")
