@@ -196,7 +196,9 @@ def main() -> None:
     if args.save:
         from bench.report import machine, write_report
 
-        data = {"meta": {"machine": machine(), "command": "python bench/meaning.py --save"}, "runs": results}
+        command = "python bench/meaning.py --save" + (" --cached-queries" if args.cached_queries else "")
+        data = {"meta": {"machine": machine(), "command": command, "cached_queries": args.cached_queries},
+                "runs": results}
         before = RESULTS / "meaning-before.json"
         if before.exists():  # the first run, kept for the comparison
             data["before"] = json.loads(before.read_text(encoding="utf-8"))

@@ -165,7 +165,10 @@ def render_meaning(data: dict) -> list[str]:
     lines = ["## 3. Reading by meaning: paraphrases, out-of-scope, follow-ups (old model vs new)", "",
              f"`{data['meta']['command']}`: the shipped `documents/` (as of 2026-12-01, before Luật 80/2025 "
              "and the 2026 decrees), indexed once per model; every question through the real Searcher and "
-             "build_answer. Sets in `bench/sets/` (written by hand against those documents).", "",
+             "build_answer. Sets in `bench/sets/` (written by hand against those documents)."
+             + (" Question vectors were read from the cache, so the latency is search and answer only "
+                "(no query embedding)." if data["meta"].get("cached_queries") else
+                " Every question is embedded for real: the latency includes the model."), "",
              "| model | dense weight | paraphrase R@1 | R@5 | without diacritics R@1 / R@5 | in-scope refused "
              "| out-of-scope refused | follow-ups resolved | query p50 / p95 ms |", "|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
