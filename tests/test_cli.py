@@ -122,7 +122,7 @@ def test_chat_is_a_channel_where_every_command_works(cli):
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Văn bản trong kho:" in out and "Nghị định 73/2023/NĐ-CP" in out
-    assert "Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP:" in out
+    assert "Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP (Điều 11. Biện pháp bảo vệ cán bộ):" in out
     assert "Điều 11 Nghị định 73/2023/NĐ-CP\nĐiều 11. Biện pháp bảo vệ cán bộ" in out  # the bare /dieu
     assert "Nguồn khác:" in out and "Điều 15 Luật 58/2010/QH12" in out
     assert "/reindex — lập chỉ mục lại" in out  # the local user is the admin

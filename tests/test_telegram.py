@@ -179,7 +179,7 @@ def test_document_text_with_html_characters_is_escaped(start_bot):
     [reply] = bot.ask(USER, "Phụ cấp kiêm nhiệm chức danh trưởng ban được hưởng bao nhiêu?")
     assert "&lt;trưởng ban&gt; &amp; \"phó ban\"" in reply["html"]
     assert "Cán bộ kiêm nhiệm chức danh <trưởng ban> & \"phó ban\" được hưởng" in reply["text"]
-    assert "Theo Khoản 1 Điều 1 Nghị định 123/2024/NĐ-CP:" in reply["text"]
+    assert "Theo Khoản 1 Điều 1 Nghị định 123/2024/NĐ-CP (Điều 1. Phụ cấp kiêm nhiệm thí điểm):" in reply["text"]
 
 
 def test_full_article_button_splits_a_long_article_cleanly(start_bot, api):
