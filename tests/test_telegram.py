@@ -166,7 +166,7 @@ def test_question_answered_with_citation_buttons_and_typing(start_bot, api):
     sent_at = next(c.at for c in api.called("sendMessage", start))
     print(f"\nquestion -> reply over HTTP: {sent_at - pushed:.2f} s")
     assert sent_at - pushed < 5.0
-    assert "<b>• Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP:</b>" in reply["html"]
+    assert "<b>• Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP (Điều 11. Biện pháp bảo vệ cán bộ):</b>" in reply["html"]
     assert "không bị xử lý trách nhiệm" in reply["text"]
     assert "⚠️ Bản trong kho là bản trích" in reply["text"]
     assert set(_buttons(reply)) == {"Toàn văn Điều", "Nguồn khác", "👍", "👎"}
