@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bot.embed import Embedder  # noqa: E402
+from bot.embed.sentence_transformers import SentenceTransformerEmbedder as Embedder  # noqa: E402
 from bot.evaluate.alqac import temporary_index  # noqa: E402
 from bot.evaluate.cases import load_alqac_questions, load_laws  # noqa: E402
 from bot.evaluate.metrics import first_rank, ranking_metrics  # noqa: E402

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bot.embed import Embedder  # noqa: E402
+from bot.embed.sentence_transformers import SentenceTransformerEmbedder as Embedder  # noqa: E402
 from bot.index import Index  # noqa: E402
 from bot.index.builder import build_index  # noqa: E402
 from bot.retrieve.query import parse  # noqa: E402

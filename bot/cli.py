@@ -98,6 +98,7 @@ def _hit_json(rank: int, hit) -> dict:
     p = hit.passage
     return {"rank": rank, "score": hit.score, "source": p.source, "title": p.meta.title,
             "number": p.meta.number, "article": p.article, "clause": p.clause,
+            "heading": p.article_heading, "similarity": hit.similarity, "subjects": sorted(hit.subjects),
             "citation": citation(p, p.clause if p.clause and "-" not in p.clause else None),
             "text": p.text}
 
@@ -105,7 +106,9 @@ def _hit_json(rank: int, hit) -> dict:
 def _search_json(rt: Runtime, query: str, k: int) -> dict:
     result = rt.search(query, k)
     return {"query": clean_question(query), "results": [_hit_json(h.rank, h) for h in result.hits],
-            "missing": [r.label for r in result.missing]}
+            "missing": [r.label for r in result.missing], "subject": result.query.subject,
+            "expansions": result.query.expansions,
+            "missing_article": list(result.missing_article) if result.missing_article else None}
 
 
 def _summary(report) -> str:
@@ -226,14 +229,14 @@ def chat(documents: Docs = None, index: Idx = None) -> None:
 @app.command()
 def stats(documents: Docs = None, index: Idx = None) -> None:
     """Thống kê chỉ mục: văn bản, số đoạn, mô hình, dung lượng."""
-    from bot.index import Index
     from bot.retrieve.catalog import Catalog
 
     rt = _runtime(documents, index)  # the catalog without the model: nothing is searched
-    catalog = Catalog(Index.open(rt.index_dir, rt.settings.embedding_model))
+    catalog = Catalog(rt.open_index())
     s = catalog.stats()
     typer.echo(f"Phiên bản: {s['version']} (tạo lúc {s['built_at']})")
-    typer.echo(f"Mô hình: {s['model']} ({s['dimension']} chiều) | bộ tách đoạn v{s['chunker']}")
+    typer.echo(f"Mô hình: {s['model']} ({s['backend']}, {s['dimension']} chiều, trọng số ngữ nghĩa "
+               f"{s['dense_weight']}) | bộ tách đoạn v{s['chunker']}")
     typer.echo(f"Văn bản: {s['documents']} | đoạn: {s['chunks']} | dung lượng: {s['bytes'] / 1e6:.1f} MB")
     known = labels(d.meta for d in catalog.documents())
     for doc in catalog.documents():

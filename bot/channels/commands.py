@@ -36,13 +36,19 @@ def start(conv: Core, msg: Incoming, args: str) -> list[Reply]:
     return conv.say_lines(lines)
 
 
+def moi(conv: Core, msg: Incoming, args: str) -> list[Reply]:
+    """/moi: forget the asker's last question, so the next one is not read as a follow-up."""
+    conv.memory.forget(msg.chat_id, msg.user_id)
+    return conv.say("Đã bắt đầu cuộc hỏi mới: câu hỏi tiếp theo sẽ không dựa vào câu hỏi trước.")
+
+
 def help(conv: Core, msg: Incoming, args: str) -> list[Reply]:  # noqa: A001
     """/help: how to ask, and the commands this user may use."""
     lines = ["Cách hỏi: gõ câu hỏi bằng tiếng Việt (có dấu hoặc không dấu). Nêu tên văn bản hoặc số "
              "điều nếu biết, ví dụ “Điều 11 Nghị định 73”, “luật viên chức điều 15”.",
              "", "Các lệnh:", "/docs — danh sách văn bản (số hiệu, ngày, tình trạng)",
              "/dieu <số> <văn bản> — xem toàn văn một Điều, ví dụ /dieu 11 nd 73",
-             "/help — hướng dẫn này"]
+             "/moi — bắt đầu câu hỏi mới (quên câu hỏi trước)", "/help — hướng dẫn này"]
     if conv.fmt.buttons:
         lines.append("Dưới mỗi câu trả lời: “Toàn văn Điều”, “Nguồn khác” và 👍/👎 để góp ý.")
     else:

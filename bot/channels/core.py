@@ -28,6 +28,7 @@ from typing import Callable, Hashable
 
 from bot.channels import admin, commands, uploads
 from bot.channels.guard import Access, RateLimiter
+from bot.retrieve import followup
 from bot.channels.journal import Journal, Logged
 from bot.channels.message import Button, Incoming, Reply
 from bot.answer import Answer
@@ -54,7 +55,7 @@ GONE_FROM_LOG = "Câu hỏi này không còn trong nhật ký."
 _BUTTON = re.compile(r"^(?:([am]):(\d{1,18})|f:(\d{1,18}):(1|-1))$")
 
 USER_COMMANDS = {"start": commands.start, "help": commands.help, "docs": commands.docs,
-                 "dieu": commands.dieu}
+                 "dieu": commands.dieu, "moi": commands.moi}
 ADMIN_COMMANDS = {"reindex": admin.reindex, "remove": admin.remove, "stats": admin.stats,
                   "unanswered": admin.unanswered}
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
@@ -89,23 +90,35 @@ class Turn:
 
 
 class Memory:
-    """The last turn per (chat, user), bounded; in memory (shared state moves to bot/db later)."""
+    """The last turn per (chat, user), bounded; in memory (shared state moves to bot/db later).
 
-    def __init__(self, size: int = 10_000):
-        self.size = size
-        self._turns: OrderedDict[tuple, Turn] = OrderedDict()
+    A turn older than `ttl` seconds is forgotten: a question after a pause stands alone.
+    """
+
+    def __init__(self, size: int = 10_000, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic):
+        self.size, self.ttl, self.clock = size, ttl, clock
+        self._turns: OrderedDict[tuple, tuple[float, Turn]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, chat_id: Hashable, user_id: Hashable) -> Turn | None:
         with self._lock:
-            return self._turns.get((chat_id, user_id))
+            item = self._turns.get((chat_id, user_id))
+            if item is not None and self.clock() - item[0] > self.ttl:
+                del self._turns[(chat_id, user_id)]
+                return None
+            return item[1] if item else None
 
     def put(self, chat_id: Hashable, user_id: Hashable, turn: Turn) -> None:
         with self._lock:
-            self._turns[(chat_id, user_id)] = turn
+            self._turns[(chat_id, user_id)] = (self.clock(), turn)
             self._turns.move_to_end((chat_id, user_id))
             while len(self._turns) > self.size:
                 self._turns.popitem(last=False)
+
+    def forget(self, chat_id: Hashable, user_id: Hashable) -> bool:
+        """/moi: drop the asker's last turn; True when there was one."""
+        with self._lock:
+            return self._turns.pop((chat_id, user_id), None) is not None
 
 
 def parse_command(text: str) -> Command | None:
@@ -128,9 +141,9 @@ class Conversation:
         self.limiter = limiter
         self.username: str | None = None  # the bot's own name, once the platform told it
         self.files = True  # the platform delivers documents (Telegram); Zalo bots receive none
-        self.memory = Memory()
+        self.memory = Memory(ttl=runtime.settings.followup_seconds)
         # The follow-up hook: (text, the asker's last turn or None) -> the question to search.
-        self.resolve: Callable[[str, Turn | None], str] = lambda text, last: text
+        self.resolve: Callable[[str, Turn | None], str] = followup.resolve_turn
         # Extra /stats lines from the channel (Zalo: the monthly message quota).
         self.usage: Callable[[], list[str]] = lambda: []
 
@@ -241,6 +254,8 @@ class Conversation:
         started = time.perf_counter()
         searched = self.resolve(text, self.memory.get(msg.chat_id, msg.user_id))
         answer = self.runtime.ask(searched)
+        if searched != text:
+            answer.read_as = searched  # the renderer shows how a follow-up was read
         seconds = round(time.perf_counter() - started, 3)
         first = (answer.quotes or getattr(answer, "references", None) or [None])[0]
         qid = self.journal.log(self.channel, msg.user_id, msg.chat_id, text, answer.found,

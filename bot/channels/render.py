@@ -178,6 +178,11 @@ def notes(q: Quote) -> list[str]:
     return out
 
 
+def heading_suffix(q: Quote) -> str:
+    """" (Điều 11. Biện pháp bảo vệ cán bộ)": the article's heading after its citation."""
+    return f" ({q.heading})" if q.heading and q.heading.startswith("Điều ") else ""
+
+
 def flags(q: Quote) -> str:
     """" (bản trích)", " (hết hiệu lực)": what a short citation must still say."""
     marks = [m for m, on in (("bản trích", q.excerpt), ("OCR", q.ocr), ("hết hiệu lực", q.expired)) if on]
@@ -187,6 +192,8 @@ def flags(q: Quote) -> str:
 def answer_blocks(answer: Answer, fmt: Format) -> list[str]:
     """The answer as blocks, for either format."""
     blocks = [fmt.italic(n) for n in answer.notices]
+    if answer.read_as:
+        blocks.append(fmt.italic(f"(Hiểu câu hỏi là: {answer.read_as})"))
     if not answer.found:
         return blocks + [fmt.esc(NOT_FOUND)]
     if answer.written:
@@ -199,8 +206,11 @@ def answer_blocks(answer: Answer, fmt: Format) -> list[str]:
     single = len(answer.quotes) == 1
     if not single:
         blocks.append(fmt.bold("Trích dẫn:"))
-    for q in answer.quotes:
-        blocks.append(fmt.bold(f"Theo {q.citation}:" if single else f"• {q.citation}:"))
+    for i, q in enumerate(answer.quotes):
+        line = f"{q.citation}{heading_suffix(q)}"
+        blocks.append(fmt.bold(f"Theo {line}:" if single else f"• {line}:"))
+        if i == 0 and q.subject:
+            blocks.append(fmt.italic(f"(Quy định này dành cho {q.subject}; câu hỏi về {answer.asked_subject}.)"))
         blocks += fmt.quote(q.text)
     blocks += [fmt.esc(f"⚠️ {n}") for n in notes(answer.quotes[0])]
     if answer.more:

@@ -44,7 +44,8 @@ def evaluate_alqac(corpus: Path, questions: Path, embedder, settings, strip: boo
                           is_hit=lambda case, p: built.key(p) in case.gold,
                           name=str(questions), set_format="alqac")
         report.info = {"chunks": built.report.chunks, "build_seconds": built.seconds,
-                       "model": embedder.name}
+                       "model": embedder.name, "backend": embedder.backend,
+                       "dense_weight": searcher.dense_weight}
     return report
 
 

@@ -79,7 +79,7 @@ def temporary_index(laws: list[dict], embedder, ann_threshold: int = 200_000,
         started = time.perf_counter()
         report = build_index(docs, folder, embedder, ann_threshold=ann_threshold, progress=progress)
         seconds = time.perf_counter() - started
-        index = Index.open(folder, embedder.name)
+        index = Index.open(folder, embedder.name, backend=embedder.backend)
         try:
             yield Built(index, names, report, round(seconds, 1))
         finally:

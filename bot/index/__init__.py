@@ -26,7 +26,9 @@ from bot.index.accents import AccentModel
 from bot.index.dense import DenseIndex
 from bot.index.lexical import ANALYZER_VERSION, LexicalIndex
 from bot.ingest.chunker import CHUNKER_VERSION
-from bot.ingest.metadata import DocumentMeta
+from bot.ingest.metadata import NEWS, DocumentMeta
+from bot.retrieve import thesaurus
+from bot.retrieve.thesaurus import Thesaurus
 
 __all__ = ["Index", "Passage"]
 
@@ -49,6 +51,14 @@ class Passage:
     # set by search on passages of superseded documents; None when unknown.
     successor: object | None = None
 
+    @property
+    def article_heading(self) -> str:
+        """The heading the passage stands under: "Điều 11. Biện pháp bảo vệ cán bộ", or the
+        last heading (a section, "Phần mở đầu", a news title) when it is not in an article."""
+        if self.article:
+            return f"Điều {self.article}. {self.article_title}" if self.article_title else f"Điều {self.article}"
+        return self.heading.split(" › ")[-1] if self.heading else ""
+
 
 class Index:
     """A published index version, opened read-only. Safe to share between threads."""
@@ -63,6 +73,7 @@ class Index:
         self.lexical = lexical
         self.chunk_ids = chunk_ids
         self._lock = threading.Lock()
+        self.thesaurus = Thesaurus.shipped()  # replaced by the version's own in `open`
         self.documents = {d.id: d for d in store.documents(db)}
         rows = db.execute("SELECT id, document_id, article, heading FROM chunks ORDER BY id").fetchall()
         self.doc_of = np.array([r[1] for r in rows], dtype=np.int64)
@@ -71,17 +82,22 @@ class Index:
         for position, r in enumerate(rows):
             if r[2]:
                 self._articles.setdefault((r[1], r[2]), []).append(position)
+        news = [d.id for d in self.documents.values() if d.meta.type == NEWS]
+        self.is_news = np.isin(self.doc_of, news).astype(np.float32)
         # The last heading segment: the article line or an unnumbered heading.
         self.heading_of = [r[3].split(" › ")[-1] if r[3] else "" for r in rows]
 
     @classmethod
-    def open(cls, index_dir: Path, model: str, verify: bool = True) -> "Index":
+    def open(cls, index_dir: Path, model: str, verify: bool = True,
+             backend: str | None = None) -> "Index":
+        """Open the published version built with `model` (and `backend`, when given)."""
         folder = layout.require_version(index_dir)
         config = layout.read_config(folder)
         reindex = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
-        if config.get("model") != model:
-            raise IndexMismatch(f"Chỉ mục được tạo bằng mô hình '{config.get('model')}', "
-                                f"nhưng cấu hình hiện dùng '{model}'. {reindex}")
+        built = (config.get("backend", layout.LEGACY_BACKEND), config.get("model"))
+        if built[1] != model or (backend is not None and built[0] != backend):
+            raise IndexMismatch(f"Chỉ mục được tạo bằng mô hình '{built[1]}' ({built[0]}), "
+                                f"nhưng cấu hình hiện dùng '{model}' ({backend or built[0]}). {reindex}")
         if config.get("chunker") != CHUNKER_VERSION or config.get("analyzer") != ANALYZER_VERSION:
             raise IndexMismatch(f"Chỉ mục được tạo bằng bộ tách đoạn/phân tích phiên bản cũ. {reindex}")
         if verify:
@@ -93,6 +109,9 @@ class Index:
             chunk_ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
             index = cls(folder, config, db, dense, lexical, chunk_ids,
                         AccentModel(*lexical.totals("accented")))
+            words = folder / thesaurus.FILE_NAME
+            index.thesaurus = (Thesaurus.from_text(words.read_text(encoding="utf-8")) if words.is_file()
+                               else Thesaurus.shipped())
         except CadreBotError:
             raise
         except Exception as exc:  # faiss/bm25s/sqlite errors on a damaged folder
@@ -145,7 +164,8 @@ class Index:
 
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
-        return {"version": self.folder.name, "model": self.config.get("model"),
+        return {"version": self.folder.name, "backend": self.config.get("backend", layout.LEGACY_BACKEND),
+                "model": self.config.get("model"), "dense_weight": self.config.get("dense_weight"),
                 "dimension": self.config.get("dimension"), "chunker": self.config.get("chunker"),
                 "documents": len(self.documents), "chunks": len(self), "bytes": size,
                 "built_at": self.config.get("built_at")}

@@ -5,6 +5,10 @@ publishes it by atomically replacing the one-line file `index/CURRENT`. A
 crash or kill at any point leaves CURRENT naming the previous, complete
 version; readers resolve CURRENT once and never see a half-written folder.
 
+The thesaurus (bot/retrieve/thesaurus.py: the shipped file plus the admin's
+documents/thesaurus.tsv) is stored in each version; a changed thesaurus alone
+publishes a new version, with no model call.
+
 Incremental: the previous version's SQLite file is copied, documents whose
 file + sidecar hash is unchanged keep their chunks, changed ones are re-read
 and re-embedded, removed ones dropped. The previous version's vectors and term
@@ -30,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 
+from bot import embed
 from bot.errors import CadreBotError, DocumentError, IndexBusy, IndexCorrupt
 from bot.index import layout, lexical, store
 from bot.index.dense import DenseIndex, write_vectors
@@ -37,6 +42,7 @@ from bot.index.lexical import ANALYZER_VERSION, FIELDS, TermCounts, analyze
 from bot.ingest import CHUNKER_VERSION, Prepared, prepare, scan_documents
 from bot.ingest.metadata import sidecar_path
 from bot.ingest.ocr import OcrOptions
+from bot.retrieve import thesaurus
 
 log = logging.getLogger(__name__)
 OCR_CACHE = "ocr-cache"  # index/ocr-cache/<sha256>.json: Tesseract's text per scanned file
@@ -54,6 +60,7 @@ class BuildOptions:
     rebuild: bool = False
     ann_threshold: int = 200_000
     max_document_mb: float | None = None
+    dense_weight: float | None = None  # recorded for the searcher (None: the model's measured weight)
 
 
 @dataclass
@@ -121,7 +128,7 @@ def _fsync_tree(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
+def _reusable(previous: Path | None, embedder, rebuild: bool) -> dict | None:
     """The previous version's config when its chunks and vectors can be reused."""
     if previous is None or rebuild:
         return None
@@ -132,7 +139,9 @@ def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
     except CadreBotError as exc:
         log.warning("previous index version unusable, rebuilding everything: %s", exc)
         return None
-    same = (config.get("model") == model and config.get("chunker") == CHUNKER_VERSION
+    same = (config.get("model") == embedder.name
+            and config.get("backend", layout.LEGACY_BACKEND) == embedder.backend
+            and config.get("chunker") == CHUNKER_VERSION
             and config.get("analyzer") == ANALYZER_VERSION)
     return config if same else None
 
@@ -155,13 +164,17 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, options: BuildOp
     with _Lock(index_dir / ".lock"):
         layout.clean_stale(index_dir)
         previous = layout.current_version(index_dir)
-        config = _reusable(previous, embedder.name, options.rebuild)
+        config = _reusable(previous, embedder, options.rebuild)
         report.rebuilt = config is None
+        words = thesaurus.merged_text(documents_dir)
+        words_digest = hashlib.sha256(words.encode("utf-8")).hexdigest()
         work = layout.new_version_dir(index_dir)
         try:
             ocr = OcrOptions(index_dir / OCR_CACHE, progress)
             changed = _build_version(work, previous if config else None, documents_dir, embedder,
-                                     options, report, progress, ocr)
+                                     options, report, progress, ocr,
+                                     force=bool(config) and config.get("thesaurus") != words_digest)
+            (work / thesaurus.FILE_NAME).write_text(words, encoding="utf-8")
         except BaseException:
             # A failed build leaves nothing behind; the published version is untouched.
             shutil.rmtree(work, ignore_errors=True)
@@ -174,7 +187,8 @@ def build_index(documents_dir: Path, index_dir: Path, embedder, options: BuildOp
             report.version = previous.name
             return report
         layout.write_config(work, {
-            "model": embedder.name, "dimension": embedder.dimension,
+            "backend": embedder.backend, "model": embedder.name, "dimension": embedder.dimension,
+            "dense_weight": embed.dense_weight(embedder.name, options.dense_weight), "thesaurus": words_digest,
             "chunker": CHUNKER_VERSION, "analyzer": ANALYZER_VERSION,
             "documents": report.documents, "chunks": report.chunks,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -208,8 +222,9 @@ class _Carried:
 
 def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
                    options: BuildOptions, report: BuildReport, progress,
-                   ocr: OcrOptions | None = None) -> bool:
-    """Fill `work` from `previous` (when reusable) plus the changes; False when there were none."""
+                   ocr: OcrOptions | None = None, force: bool = False) -> bool:
+    """Fill `work` from `previous` (when reusable) plus the changes; False when there were none
+    (`force`: publish anyway, e.g. the thesaurus changed)."""
     db_path = work / "meta.sqlite"
     if previous is not None:
         shutil.copyfile(previous / "meta.sqlite", db_path)
@@ -218,7 +233,7 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
     try:
         new_ids, new_vectors = _apply_changes(db, documents_dir, embedder, report, progress,
                                               carried.counts, options, ocr)
-        if previous is not None and not report.changed:
+        if previous is not None and not report.changed and not force:
             return False
         _write_backends(db, work, carried, new_ids, new_vectors, options.ann_threshold, report)
         return True

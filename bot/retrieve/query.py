@@ -100,6 +100,15 @@ class Query:
     documents: list[DocumentRef] = field(default_factory=list)
     article: str | None = None
     clause: str | None = None
+    expansions: list[str] = field(default_factory=list)  # the law's words for the official's (thesaurus)
+    subject: str | None = None  # "cán bộ" / "công chức" / "viên chức" when the question is about one
+
+    @property
+    def dense_text(self) -> str:
+        """What the embedding model reads: the question (restored when typed without
+        diacritics), then the thesaurus' legal terms."""
+        base = self.text if self.accented else self.restored or self.text
+        return f"{base} ({'; '.join(self.expansions)})" if self.expansions else base
 
     @property
     def content_words(self) -> list[str]:
@@ -164,15 +173,32 @@ def _references(plain: str, typed: str) -> tuple[list[DocumentRef], str | None, 
     return refs, article.group(1) if article else None, clause.group(1) if clause else None
 
 
+# The three groups of the civil service, in the order a mixed phrase names them.
+SUBJECTS = {"can bo": "cán bộ", "cong chuc": "công chức", "vien chuc": "viên chức"}
+_SUBJECT = re.compile(r"\b(can bo|cong chuc|vien chuc)\b")
+
+
+def subjects_in(plain: str) -> set[str]:
+    """The groups a diacritic-free text names ("cán bộ, công chức" names two)."""
+    return {SUBJECTS[m] for m in _SUBJECT.findall(plain)}
+
+
+def subject_of(plain: str) -> str | None:
+    """The one group a question is about, or None when it names none or several."""
+    found = subjects_in(plain)
+    return found.pop() if len(found) == 1 else None
+
+
 def _expand_plain(words: str) -> str:
     return " ".join(strip_diacritics(ABBREVIATIONS.get(w, w)) for w in words.split())
 
 
-def parse(text: str, restore: Callable[..., list[str]] | None = None) -> Query:
+def parse(text: str, restore: Callable[..., list[str]] | None = None, thesaurus=None) -> Query:
     """Normalise a raw question and find what it refers to.
 
     `restore(syllables, keep=...)` puts back missing diacritics (the index's
     accent model); without it the accented field gets the words as typed.
+    `thesaurus` (bot/retrieve/thesaurus.py) adds the law's words for the official's.
     """
     text = " ".join(clean_question(text).split())  # single spaces: no long runs for _MARKUP
     text = " ".join(_MARKUP.sub(" ", html.unescape(text)).split())
@@ -189,7 +215,11 @@ def parse(text: str, restore: Callable[..., list[str]] | None = None) -> Query:
                      if len(w) > 1 and w.isupper() and w.lower() in ABBREVIATIONS)
     restored = restore(typed, keep=caps) if restore else typed
     accented_words = WORD.findall(_expand(" ".join(restored), caps))
-    plain_words = [strip_diacritics(w) for w in accented_words]
-    return Query(text=text, accented=accented, restored=" ".join(restored),
-                 tokens={"accented": with_bigrams(accented_words), "plain": with_bigrams(plain_words)},
-                 documents=refs, article=article, clause=clause)
+    expansions = thesaurus.expand(folded, " ".join(restored), plain) if thesaurus else []
+    # Each legal term is its own phrase: bigrams never run across from the question into it.
+    phrases = [accented_words] + [WORD.findall(fold(term)) for term in expansions]
+    tokens = {"accented": [t for words_ in phrases for t in with_bigrams(words_)],
+              "plain": [t for words_ in phrases for t in with_bigrams([strip_diacritics(w) for w in words_])]}
+    return Query(text=text, accented=accented, restored=" ".join(restored), tokens=tokens,
+                 documents=refs, article=article, clause=clause, expansions=expansions,
+                 subject=subject_of(" ".join([plain, *strip_diacritics(" ".join(restored)).split()])))

@@ -14,11 +14,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from bot import embed
 from bot.errors import BadQuery
 from bot.index import Index, Passage
 from bot.retrieve import dating
-from bot.retrieve.fusion import convex, top
-from bot.retrieve.query import DocumentRef, Query, parse
+from bot.retrieve.fusion import convex, minmax, rrf, top
+from bot.retrieve.query import DocumentRef, Query, parse, subjects_in
 from bot.retrieve.successor import Successors
 from bot.index.lexical import with_bigrams
 from bot.ingest.chunker import PREAMBLE
@@ -39,6 +40,15 @@ HEADING_WEIGHT = 0.4
 PREAMBLE_PENALTY = 0.5
 SCOPE_PENALTY = 0.3
 _SCOPE = re.compile(r"phạm vi điều chỉnh|đối tượng áp dụng", re.I)
+# A question about one group (cán bộ / công chức / viên chức) is answered first from
+# a text about that group: a passage whose heading (or, failing that, document
+# title) names only other groups is lowered. "Công chức bị kỷ luật có mấy hình
+# thức?" otherwise meets Nghị định 112's "hình thức kỷ luật đối với viên chức".
+SUBJECT_PENALTY = 0.3
+# News articles retell the law in other words and in many chunks; with a model that
+# reads them, they crowd the legal texts out. They are lowered, not removed: a
+# question only news answers still finds them.
+NEWS_PENALTY = 0.2
 _DOC_BONUS = 1.0
 _ARTICLE_BONUS = 2.0
 _CLAUSE_BONUS = 0.5
@@ -49,6 +59,8 @@ class Hit:
     passage: Passage
     score: float
     rank: int
+    similarity: float = 0.0  # cosine of the question and the passage (dense model)
+    subjects: frozenset = frozenset()  # the groups the passage's rule is about (subject_groups)
 
 
 @dataclass
@@ -58,6 +70,10 @@ class SearchResult:
     documents: list[int] = field(default_factory=list)  # ids of the documents the query named
     missing: list[DocumentRef] = field(default_factory=list)  # named but not in the corpus
     period: object | None = None  # validity.Period: the dates the question asks about
+    # A named article the named document(s) do not have: (article, document label).
+    missing_article: tuple[str, str] | None = None
+    # The model's calibrated (floor, strong) cosines for answer-or-refuse (bot/embed.REFUSAL).
+    similarity_bounds: tuple[float, float] | None = None
 
 
 def _plain(text: str | None) -> str:
@@ -96,11 +112,15 @@ def resolve(ref: DocumentRef, index: Index) -> list[int]:
 class Searcher:
     """Answers `search(text, k)` over one opened index with one embedder."""
 
-    def __init__(self, index: Index, embedder, dense_weight: float = 0.1,
-                 max_query_chars: int = 2000, clock=None):
+    def __init__(self, index: Index, embedder, dense_weight: float | None = None,
+                 max_query_chars: int = 2000, clock=None, fusion: str = "convex"):
         self.index = index
         self.embedder = embedder
-        self.dense_weight = dense_weight
+        self.fusion = fusion  # "rrf" only for the benchmark's comparison
+        # None: the weight the index was built for (measured per model, bot/embed).
+        recorded = index.config.get("dense_weight")
+        self.dense_weight = (dense_weight if dense_weight is not None
+                             else recorded if recorded is not None else embed.dense_weight(embedder.name))
         self.max_query_chars = max_query_chars
         self.clock = clock  # () -> date; None: bot.clock.today
         self.successors = Successors(index)
@@ -112,7 +132,7 @@ class Searcher:
         if len(text) > self.max_query_chars:
             raise BadQuery(f"Câu hỏi quá dài ({len(text)} ký tự; tối đa {self.max_query_chars}). "
                            "Hãy rút gọn câu hỏi.")
-        query = parse(text, self.index.accents.restore)
+        query = parse(text, self.index.accents.restore, self.index.thesaurus)
         if not query.tokens["plain"] and not query.article:
             raise BadQuery("Câu hỏi không có chữ hay số nào để tra cứu. Hãy nhập câu hỏi bằng chữ.")
         return query
@@ -131,7 +151,7 @@ class Searcher:
     def search(self, text: str, k: int = 5) -> SearchResult:
         query = self.parse(text)
         n = len(self.index)
-        result = SearchResult(query, [])
+        result = SearchResult(query, [], similarity_bounds=embed.REFUSAL.get(self.embedder.name))
         for ref in query.documents:
             ids = resolve(ref, self.index)
             (result.documents.extend(ids) if ids else result.missing.append(ref))
@@ -141,7 +161,7 @@ class Searcher:
             return result
 
         lexical = self.lexical_scores(query)
-        qvec = self.embedder.encode_query(query.text if query.accented else query.restored or query.text)
+        qvec = self.embedder.encode_query(query.dense_text)
         _, dense_top = self.index.dense.search(qvec, CANDIDATES)
         in_docs = np.isin(self.index.doc_of, result.documents) if result.documents else None
         pools = [top(lexical, CANDIDATES), dense_top]
@@ -152,9 +172,12 @@ class Searcher:
         pools.append(np.array(articles, dtype=np.int64))
         candidates = np.unique(np.concatenate(pools).astype(np.int64))
 
-        fused = convex(lexical[candidates], self.index.dense.similarity(qvec, candidates),
-                       self.dense_weight)
-        fused = fused + HEADING_WEIGHT * self._heading_cover(query, candidates)
+        fused = self.fuse(lexical[candidates], self.index.dense.similarity(qvec, candidates))
+        fused = fused + self._structure(query, candidates)
+        if query.subject:
+            fused = fused - SUBJECT_PENALTY * self._other_subject(query.subject, candidates)
+        if NEWS_PENALTY:
+            fused = fused - NEWS_PENALTY * self.index.is_news[candidates]
         if in_docs is not None:
             fused = fused + _DOC_BONUS * in_docs[candidates]
         if articles:
@@ -163,26 +186,54 @@ class Searcher:
         fused = fused - dating.penalty_of(outdated, self.index.doc_of[candidates])
         order = candidates[top(fused, k)]
         scores = dict(zip(candidates.tolist(), fused.tolist()))
-        result.hits = [Hit(p, round(scores[p.position], 4), i + 1)
+        similarity = dict(zip(order.tolist(), self.index.dense.similarity(qvec, order).tolist()))
+        result.hits = [Hit(p, round(scores[p.position], 4), i + 1, round(similarity[p.position], 4),
+                           self.subjects(p.position))
                        for i, p in enumerate(self.index.passages(order.tolist()))]
         self.successors.annotate([h.passage for h in result.hits])
+        if query.article and not articles and result.documents:
+            names = {self.index.documents[d].meta.label for d in result.documents}
+            result.missing_article = (query.article, ", ".join(sorted(names)))
         return result
 
-    def _heading_cover(self, query: Query, candidates: np.ndarray) -> np.ndarray:
-        """Share of each candidate heading's bigrams that the question contains."""
+    def fuse(self, lexical: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Convex (shipped) or reciprocal-rank fusion of the candidates' two scores."""
+        if self.fusion == "rrf":
+            ranks = [np.argsort(-lexical, kind="stable"), np.argsort(-dense, kind="stable")]
+            fused = rrf(ranks, len(lexical), weights=[1.0 - self.dense_weight, self.dense_weight])
+            return minmax(fused)  # on the same 0..1 scale as convex, so the bonuses keep their meaning
+        return convex(lexical, dense, self.dense_weight)
+
+    def subjects(self, position: int) -> frozenset:
+        """The groups a passage's rule is about: those its heading names, else its document's title."""
+        named = subject_groups(self.index.heading_of[position])
+        if not named:
+            doc = self.index.documents[int(self.index.doc_of[position])]
+            named = subject_groups(doc.meta.title or "")
+        return named
+
+    def _other_subject(self, subject: str, candidates: np.ndarray) -> np.ndarray:
+        """1 where a candidate is about other groups only."""
+        out = np.zeros(len(candidates), dtype=np.float32)
+        for i, pos in enumerate(candidates.tolist()):
+            named = self.subjects(pos)
+            out[i] = bool(named) and subject not in named
+        return out
+
+    def _structure(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+        """Heading coverage (the share of a heading's bigrams the question holds, weighted)
+        and the structural priors (title block, scope articles not asked about)."""
         asked = {t for t in query.tokens["accented"] if "_" in t}
-        cover = np.zeros(len(candidates), dtype=np.float32)
+        out = np.zeros(len(candidates), dtype=np.float32)
         for i, pos in enumerate(candidates.tolist()):
             heading = self.index.heading_of[pos]
             if heading == PREAMBLE:
-                cover[i] = -PREAMBLE_PENALTY / HEADING_WEIGHT
+                out[i] = -PREAMBLE_PENALTY
                 continue
             grams, scope = _heading_grams(heading)
-            if grams:
-                cover[i] = len(grams & asked) / len(grams)
-            if cover[i] == 0 and scope:
-                cover[i] = -SCOPE_PENALTY / HEADING_WEIGHT
-        return cover
+            cover = len(grams & asked) / len(grams) if grams else 0.0
+            out[i] = HEADING_WEIGHT * cover if cover else (-SCOPE_PENALTY if scope else 0.0)
+        return out
 
     def _named_article(self, query: Query, documents: list[int]) -> list[int]:
         """Positions of the article the question names, in the named document(s)."""
@@ -217,6 +268,12 @@ def _title_grams(title: str) -> tuple[frozenset[str], bool]:
     # documents ("Hiệu lực thi hành"), and folding every candidate's heading on
     # each query was a top non-model cost in cProfile.
     return frozenset(t for t in with_bigrams(words(title)) if "_" in t), bool(_SCOPE.search(title))
+
+
+@lru_cache(maxsize=65536)
+def subject_groups(text: str) -> frozenset:
+    """cán bộ / công chức / viên chức named in a heading or title (cached: headings repeat)."""
+    return frozenset(subjects_in(strip_diacritics(text).lower()))
 
 
 def _holds_clause(passage: Passage, clause: str) -> bool:

