@@ -67,3 +67,26 @@ Token pairs (for the Zalo OA channel; names are free, e.g. "zalo-oa")::
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from bot.db.database import Database, connect_database
+from bot.db.journal import Logged, Unanswered, normalize
+from bot.db.limits import Verdict
+from bot.db.tokens import TokenPair, TokenStatus
+
+__all__ = ["Database", "Logged", "TokenPair", "TokenStatus", "Unanswered", "Verdict", "normalize",
+           "open_database", "sqlite_path", "url_of"]
+
+
+def url_of(settings) -> str | None:
+    return settings.database_url.get_secret_value() if settings.database_url else None
+
+
+def sqlite_path(settings) -> Path:
+    return Path(settings.journal_path) if settings.journal_path else Path(settings.index_dir) / "journal.sqlite"
+
+
+def open_database(settings) -> Database:
+    """The configured database, connected and migrated (DatabaseError, in Vietnamese, if it cannot be)."""
+    return connect_database(url_of(settings), sqlite_path(settings))
