@@ -21,6 +21,7 @@ the last round should stay close to RSS after the first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -158,6 +159,19 @@ def run_round(api: BotAPI, users: int, per_user: int, questions: list[str], time
         t.join()
     result.seconds = time.monotonic() - started
     return result
+
+
+@contextlib.contextmanager
+def indexed_folder():
+    """A temporary folder with documents/ indexed into its index/ (printed: the machine's load first)."""
+    print(f"load average at start (1/5/15 min): {load_average()}; cores: {os.cpu_count()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        env = {**os.environ, "DOCUMENTS_DIR": str(ROOT / "documents"), "INDEX_DIR": str(tmp / "index"),
+               "HF_HUB_OFFLINE": "1"}
+        subprocess.run([sys.executable, "-m", "bot", "index", "--quiet"], env=env, check=True,
+                       capture_output=True)
+        yield tmp
 
 
 def load_average() -> str:
@@ -303,13 +317,7 @@ def main_workers(args) -> None:
 
     questions = evalset_questions()
     report: dict = {"users": args.users, "questions_per_user": args.questions, "runs": []}
-    print(f"load average at start (1/5/15 min): {load_average()}; cores: {os.cpu_count()}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        env = {**os.environ, "DOCUMENTS_DIR": str(ROOT / "documents"), "INDEX_DIR": str(tmp / "index"),
-               "HF_HUB_OFFLINE": "1"}
-        subprocess.run([sys.executable, "-m", "bot", "index", "--quiet"], env=env, check=True,
-                       capture_output=True)
+    with indexed_folder() as tmp:
         baseline = run_workers(1, f"sqlite:///{tmp / 'journal.sqlite'}", args.users, args.questions, questions,
                                tmp / "index", tmp, "sqlite-1")
         print(json.dumps({k: v for k, v in baseline.items() if k != "_sent"}, ensure_ascii=False), flush=True)
@@ -343,13 +351,7 @@ def main() -> None:
         return main_workers(args)
     questions = evalset_questions()
     report: dict = {"users": args.users, "questions_per_user": args.questions, "rounds": []}
-    print(f"load average at start (1/5/15 min): {load_average()}; cores: {os.cpu_count()}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        env = {**os.environ, "DOCUMENTS_DIR": str(ROOT / "documents"), "INDEX_DIR": str(tmp / "index"),
-               "HF_HUB_OFFLINE": "1"}
-        subprocess.run([sys.executable, "-m", "bot", "index", "--quiet"], env=env, check=True,
-                       capture_output=True)
+    with indexed_folder() as tmp:
         api = BotAPI().start()
         with open(tmp / "bot.log", "wb") as log:
             proc = start_bot(api, ROOT / "documents", tmp / "index", tmp / "journal.sqlite", log)
