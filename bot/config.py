@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     zalo_webhook_secret: SecretStr | None = None
     zalo_webhook_listen: str = "0.0.0.0"
     zalo_webhook_port: int = 8444
+    zalo_bot_name: str | None = None  # the display name users type after "@" in groups (optional)
+    # The free plan's monthly message quota (0: not tracked) and the share at which admins are warned.
+    zalo_monthly_quota: int = Field(3000, ge=0)
+    zalo_quota_warn_share: float = Field(0.8, gt=0, le=1)
 
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
