@@ -217,12 +217,10 @@ def unanswered(as_json: Annotated[bool, typer.Option("--json")] = False,
     if as_json:
         typer.echo(json.dumps([{"text": r.text, "count": r.count, "last_asked": r.last_asked} for r in rows],
                               ensure_ascii=False, indent=1))
-    elif not rows:
-        typer.echo("Chưa có câu hỏi nào mà kho văn bản không trả lời được.")
     else:
-        typer.echo(f"Các câu hỏi chưa trả lời được ({db.label}):")
-        for i, r in enumerate(rows, 1):
-            typer.echo(f"{i}. ({r.count} lần, gần nhất {r.last_asked} UTC) {r.text}")
+        from bot.channels.admin import unanswered_lines
+
+        typer.echo("\n".join(unanswered_lines(rows)))
 
 
 @app.command("eval")

@@ -381,7 +381,7 @@ def test_cli_unanswered_from_the_configured_database(database_url, tmp_path):
     assert [(r["text"], r["count"]) for r in json.loads(out.stdout)] == [("gia vang hom nay", 2),
                                                                           ("Lương hưu?", 1)]
     text = cli(["unanswered", "--limit", "1"], {"DATABASE_URL": database_url}, tmp_path)
-    assert text.returncode == 0 and "1. (2 lần" in text.stdout and "Lương hưu" not in text.stdout
+    assert text.returncode == 0 and "1. (2 lần) gia vang hom nay" in text.stdout and "Lương hưu" not in text.stdout
 
 
 def test_cli_unanswered_without_a_database_fails_clearly(tmp_path, postgres):

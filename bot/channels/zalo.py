@@ -37,7 +37,7 @@ import re
 import signal
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -69,27 +69,9 @@ QUIET_FLOOR = 0.5  # an empty poll never repeats faster than this: no spinning o
 SEND_ATTEMPTS = 5  # one try and four retries, backing off 1, 2, 4, 8 s (or as the platform says)
 START_ATTEMPTS = 4  # getMe at start-up: a network blip must not stop the bot
 TYPING_EVERY = 4.5
-REMEMBERED = 4096  # message ids kept for de-duplication
+SENT = "zalo:sent"  # the counter of messages sent (bot/db/counters.py), per Vietnam month
 SECRET_LENGTH = (8, 256)
 VIETNAM = timezone(timedelta(hours=7))  # quota months are counted in Vietnam time
-
-
-class Seen:
-    """The most recent message ids, to answer each message once."""
-
-    def __init__(self, size: int = REMEMBERED):
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str) -> bool:
-        with self._lock:
-            if key in self._ids:
-                return False
-            self._ids[key] = None
-            if len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-            return True
 
 
 class ChatLocks:
@@ -175,7 +157,8 @@ class ZaloBot:
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo", access)
         self.conv.files = False  # Zalo bots receive no documents
         self.conv.usage = self.usage
-        self.seen = Seen()
+        self.seen = runtime.database.seen  # shared by every worker: a redelivery is answered once
+        self.counters = runtime.database.counters
         self.chats = ChatLocks()
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo")
         self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-admin")  # builds wait here
@@ -203,7 +186,7 @@ class ZaloBot:
             return
         message = update.get("message") if isinstance(update.get("message"), dict) else {}
         key = message.get("message_id")
-        if key is not None and not self.seen.first_time(str(key)):
+        if key is not None and not self.seen.first_time("zalo", key):
             log.debug("duplicate delivery of message %s ignored", key)
             return
         msg = self.incoming(message)
@@ -295,10 +278,10 @@ class ZaloBot:
     def _count(self) -> None:
         """Count a sent message; past the warning share, tell the admins once a month."""
         s = self.settings
-        sent = self.conv.journal.count_sent("zalo", self._month())
+        sent = self.counters.add(SENT, self._month())
         if not s.zalo_monthly_quota or sent < s.zalo_quota_warn_share * s.zalo_monthly_quota:
             return
-        if self.conv.journal.warn_once("zalo", self._month()):
+        if self.counters.flag_once(SENT, self._month()):
             text = QUOTA_WARNING.format(sent=sent, quota=s.zalo_monthly_quota, share=sent / s.zalo_monthly_quota)
             log.warning("Zalo quota: %s of %s messages sent this month", sent, s.zalo_monthly_quota)
             for admin in s.zalo_admin_ids:
@@ -307,7 +290,7 @@ class ZaloBot:
     def usage(self) -> list[str]:
         """The /stats line: messages sent this month against the quota."""
         month = self._month()
-        sent, quota = self.conv.journal.sent_in("zalo", month), self.settings.zalo_monthly_quota
+        sent, quota = self.counters.get(SENT, month), self.settings.zalo_monthly_quota
         of = f"/{quota} tin ({sent / quota:.0%} hạn mức)" if quota else " tin"
         return [f"Zalo tháng {month[5:]}/{month[:4]}: đã gửi {sent}{of}"]
 

@@ -78,21 +78,27 @@ class SQLiteBackend:
     dialect = SQLITE
     errors = (sqlite3.OperationalError,)  # locked, unreadable, disk full; not a bug's IntegrityError
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    def __init__(self, path: Path | str):
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if str(path) == ":memory:":  # one database for every thread, gone with the process (the terminal's)
+            self.path, self._uri = f"file:cadrebot-{id(self)}?mode=memory&cache=shared", True
+            self.label = "SQLite :memory:"
+            self._connection()  # the first connection keeps the database alive
+            return
+        self.path, self._uri = Path(path), False
         self.label = f"SQLite {self.path}"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DatabaseMisconfigured(f"Không tạo được thư mục cho cơ sở dữ liệu {self.path}: {exc}") from exc
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False,
+                                 uri=self._uri)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA foreign_keys = ON")
             self._local.db = db

@@ -3,6 +3,8 @@
 `add` is one upsert returning the new total, so concurrent workers never lose
 a count. While the database is down the counts go to memory and are added to
 the database on the next `add` that reaches it, so the total stays whole.
+`flag_once` answers True to exactly one caller per counter and period (one
+worker warns the admins that the quota runs low, not each of them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ class Counters:
         self.db = db
         self._pending: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        self._flagged: set[tuple[str, str]] = set()  # while the database is down
 
     def add(self, name: str, period: str, by: int = 1) -> int:
         """Add `by` to the counter and return its total (this process' view while the database is down)."""
@@ -35,3 +38,14 @@ class Counters:
         row = self.db.run(lambda cur: cur.execute(
             "SELECT value FROM counters WHERE name = ? AND period = ?", (name, period)).fetchone(), write=False)
         return int(row[0]) if row else 0
+
+    def flag_once(self, name: str, period: str) -> bool:
+        """True the first time anyone asks for this counter and period (the counter must exist)."""
+        def fallback() -> bool:
+            with self._lock:
+                first = (name, period) not in self._flagged
+                self._flagged.add((name, period))
+                return first
+        return self.db.soft(lambda cur: cur.execute(
+            "UPDATE counters SET flagged = 1 WHERE name = ? AND period = ? AND flagged = 0",
+            (name, period)).rowcount == 1, fallback)

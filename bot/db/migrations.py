@@ -74,6 +74,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             name TEXT NOT NULL,               -- e.g. zalo-oa:messages
             period TEXT NOT NULL,             -- e.g. 2026-12
             value BIGINT NOT NULL,
+            flagged INTEGER NOT NULL DEFAULT 0,  -- 1 once someone was told about it (quota warnings)
             PRIMARY KEY (name, period)
         );
     """),

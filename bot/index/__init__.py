@@ -72,8 +72,9 @@ class Index:
         self.heading_of = [r[3].split(" › ")[-1] if r[3] else "" for r in rows]
 
     @classmethod
-    def open(cls, index_dir: Path, model: str, verify: bool = True) -> "Index":
-        folder = layout.require_version(index_dir)
+    def open(cls, index_dir: Path, model: str, verify: bool = True, folder: Path | None = None) -> "Index":
+        """The published version, or `folder` (a version the caller read from CURRENT: bot/index/watch.py)."""
+        folder = folder or layout.require_version(index_dir)
         config = layout.read_config(folder)
         reindex = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
         if config.get("model") != model:
