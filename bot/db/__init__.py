@@ -23,6 +23,15 @@ Usage (one `Database` per process, shared by its threads)::
     db.journal.log(...); db.seen.first_time("zalo-oa", msg_id); db.limits.hit(key, 10, 60)
     db.close()
 
+In the bot, the `Runtime` owns the one Database of the process: `runtime.database`.
+
+    db.seen.first_time(channel, message_id) -> bool      True exactly once across all workers
+    db.limits.hit(key, count, seconds) -> Verdict        allowed / notify (once per window) / wait
+    db.chats.put(channel, user, chat, dict); db.chats.get(channel, user, chat, ttl) -> dict | None
+    db.counters.add(name, period, by=1) -> int; .get(name, period) -> int; .flag_once(name, period) -> bool
+    db.journal.log / feedback / get / last / stats / unanswered(limit) -> [Unanswered(text, count, last_asked)]
+    bot.db.check.check(settings) -> DatabaseCheck(ok, backend, where, detail)   for `cadrebot doctor`
+
 Failure policy (answers matter more than logs). Opening is strict: a misconfigured
 or unreachable database stops the CLI with exit code 1 and a Vietnamese message.
 Once running, an outage degrades instead of failing a question:
