@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 from bot.answer import Answer, Quote
 from bot.channels import Conversation, Incoming, parse_command
 from bot.channels.commands import NOT_AN_ARTICLE
-from bot.channels.core import NOT_YOURS
+from bot.channels.core import NOT_YOURS, UNAVAILABLE
 from bot.channels.guard import Access, RateLimiter
 from bot.channels.render import (CITATION, HTML, PLAIN, Format, answer_blocks, pack, render_text, split_text,
                                  units16)
@@ -519,3 +519,24 @@ def test_no_channel_reaches_into_the_index_and_zalo_stays_apart_from_telegram():
             assert internal not in text, f"{path.name} uses the index's internals: {internal}"
     for name in ("zalo", "zalo_client", "webhook"):
         assert not {m for m in _imports(folder / f"{name}.py") if "telegram" in m}, name
+
+
+def test_the_bot_keeps_answering_while_the_journal_is_down(zalo, tmp_path, caplog):
+    """Answers matter more than logs: the question is answered, the outage logged, the admin told."""
+    db = zalo.runtime.database
+    db.health.RETRY_SECONDS = 0
+    path = tmp_path / "journal.sqlite"
+    db.backend.close()
+    path.rename(tmp_path / "journal.away")
+    path.mkdir()  # the volume is gone: "unable to open database file"
+    try:
+        answer = _text(zalo.handle(Incoming("u1", "u1", "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?")))
+        assert "Điều 11 Nghị định 73/2023/NĐ-CP" in answer
+        assert "unavailable" in caplog.text
+        assert _text(zalo.handle(Incoming("u1", "u1", "/dieu"))) == UNAVAILABLE  # needs the journal
+        assert "không phản hồi" in _text(zalo.handle(Incoming("admin", "admin", "/unanswered")))
+    finally:
+        path.rmdir()
+        (tmp_path / "journal.away").rename(path)
+    zalo.handle(Incoming("u1", "u1", "Giá vàng hôm nay?"))
+    assert [u.text for u in zalo.journal.unanswered()] == ["Giá vàng hôm nay?"]  # back, and logging again
