@@ -134,20 +134,19 @@ def ask(api: BotAPI, user: int, question: str, timeout: float) -> Asked:
     return Asked(user, question, first - pushed, kind)
 
 
-def run_round(api: BotAPI, users: int, per_user: int, questions: list[str], timeout: float = 120.0,
-              offset: int = 0) -> Round:
-    """`users` threads, each asking `per_user` questions in turn; every user gets a different sequence."""
+def users_asking(users: int, per_user: int, questions: list[str], ask_one, offset: int = 0) -> Round:
+    """`users` threads, each asking `per_user` questions in turn (every user a different sequence);
+    `ask_one(n, i, question)` asks user n's i-th question and returns its `Asked`."""
     result, lock = Round(), threading.Lock()
 
     def user_loop(n: int) -> None:
-        user = FIRST_USER + n
         for i in range(per_user):
             question = questions[(offset + n * per_user + i) % len(questions)]
             try:
-                asked = ask(api, user, question, timeout)
-            except TimeoutError:
+                asked = ask_one(n, i, question)
+            except (TimeoutError, OSError) as exc:
                 with lock:
-                    result.failures.append(f"user {user}: no complete answer to {question!r}")
+                    result.failures.append(f"user {n}: no complete answer to {question!r} ({type(exc).__name__})")
                 continue
             with lock:
                 result.asked.append(asked)
@@ -159,6 +158,13 @@ def run_round(api: BotAPI, users: int, per_user: int, questions: list[str], time
         t.join()
     result.seconds = time.monotonic() - started
     return result
+
+
+def run_round(api: BotAPI, users: int, per_user: int, questions: list[str], timeout: float = 120.0,
+              offset: int = 0) -> Round:
+    """The Telegram round: each simulated user waits for a complete answer before asking again."""
+    return users_asking(users, per_user, questions,
+                        lambda n, i, question: ask(api, FIRST_USER + n, question, timeout), offset)
 
 
 @contextlib.contextmanager
@@ -259,7 +265,6 @@ def run_workers(workers: int, url: str, users: int, per_user: int, questions: li
     logs = [open(tmp / f"{label}-{i}.log", "wb") for i in range(workers)]
     procs = [start_worker(api, port, index, {"DATABASE_URL": url}, logs[i])
              for i, port in enumerate(ports)]
-    done, lock = Round(), threading.Lock()
     figures: dict = {"run": label, "workers": workers, "database": url.split(":", 1)[0]}
     try:
         api.wait(lambda: sum(c.method == "setWebhook" for c in api.calls) >= workers
@@ -269,25 +274,9 @@ def run_workers(workers: int, url: str, users: int, per_user: int, questions: li
         for i in range(workers):  # the first search in each process pays one-off costs
             _ask_twice(api, ports[i:] + ports[:i], f"warm-{i}", questions[0], 0, 300)
 
-        def user_loop(n: int) -> None:
-            user = f"bench-{n}"
-            for i in range(per_user):
-                question = questions[(n * per_user + i) % len(questions)]
-                try:
-                    seconds = _ask_twice(api, ports, user, question, n + i, timeout)
-                except (TimeoutError, OSError) as exc:
-                    with lock:
-                        done.failures.append(f"{user}: {type(exc).__name__} {question!r}")
-                    continue
-                with lock:
-                    done.asked.append(Asked(n, question, seconds, "answered"))
-        threads = [threading.Thread(target=user_loop, args=(n,), daemon=True) for n in range(users)]
-        started = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        done.seconds = time.monotonic() - started
+        def ask_one(n: int, i: int, question: str) -> Asked:
+            return Asked(n, question, _ask_twice(api, ports, f"bench-{n}", question, n + i, timeout), "answered")
+        done = users_asking(users, per_user, questions, ask_one)
         time.sleep(3.0)  # late duplicates, if any, arrive now
         figures["rss_mb_per_worker"] = [round(memory_kb(p.pid)["VmRSS"] / 1024) for p in procs]
     finally:
