@@ -306,6 +306,7 @@ def main_workers(args) -> None:
 
     questions = evalset_questions()
     report: dict = {"users": args.users, "questions_per_user": args.questions, "runs": []}
+    started = time.monotonic()
     with indexed_folder() as tmp:
         baseline = run_workers(1, f"sqlite:///{tmp / 'journal.sqlite'}", args.users, args.questions, questions,
                                tmp / "index", tmp, "sqlite-1")
@@ -323,6 +324,11 @@ def main_workers(args) -> None:
         finally:
             server.stop()
     report["runs"] = [{k: v for k, v in r.items() if k != "_sent"} for r in runs]
+    from report import machine
+
+    report["meta"] = {"machine": machine(), "seconds": round(time.monotonic() - started, 1),
+                      "command": "python bench/load.py --workers " + " ".join(map(str, args.workers))
+                                 + f" --users {args.users} --questions {args.questions}"}
     if args.json:
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
 
