@@ -188,8 +188,9 @@ def render_workers(data: dict) -> list[str]:
               "the table is the last columns, not the speed.", ""]
     before = data.get("before")
     if before:
-        lines += [f"Before bot/db (commit {before['commit']}, {before['users']} users × {before['questions']} "
-                  f"questions, the same doubled deliveries): with {before['workers']} workers, "
+        lines += [f"Before bot/db (the channels of commit {before['commit']}; `python bench/load.py --workers "
+                  f"{before['workers']} --users {before['users']} --questions {before['questions']}`, the same "
+                  f"doubled deliveries): with {before['workers']} workers, "
                   f"{before['duplicate_messages']} of {before['asked']} questions were answered twice: each "
                   "process de-duplicated in its own memory.", ""]
     return lines
