@@ -205,6 +205,8 @@ def test_counters_never_lose_a_count(opened):
     assert dbs[0].counters.get("zalo-oa:messages", "2026-12") == 100
     assert dbs[0].counters.add("zalo-oa:messages", "2026-12", 5) == 105
     assert dbs[0].counters.get("zalo-oa:messages", "2027-01") == 0
+    flags = in_threads(4, lambda i: dbs[i].counters.flag_once("zalo-oa:messages", "2026-12"))
+    assert sorted(flags) == [False, False, False, True]  # one worker warns the admins, once
 
 
 # --- token pairs -----------------------------------------------------------------------------

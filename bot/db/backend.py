@@ -112,10 +112,11 @@ class SQLiteBackend:
         db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield Cursor(db.cursor(), "?")
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # a failed COMMIT (disk full, I/O error) leaves it open
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
