@@ -20,7 +20,7 @@ from pathlib import Path
 from bot.answer import Answer, build_answer
 from bot.compose import Writer
 from bot.config import Settings
-from bot.index import Index, layout
+from bot.index import Index
 from bot.index.builder import BuildOptions, BuildReport, build_index
 from bot.index.builds import Builds
 from bot.index.watch import Watcher
