@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,11 @@ from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperGroup
+
+try:  # recent Typer ships its own copy of Click; its usage errors are these classes
+    from typer._click import exceptions as usage
+except ImportError:  # pragma: no cover - Typer on Click itself
+    from click import exceptions as usage
 
 from bot.answer import citation
 from bot.channels.render import render_text
@@ -36,12 +42,35 @@ def exit_code(exc: CadreBotError) -> int:
     return 2 if isinstance(exc, (BadQuery, BadUsage)) else 3 if isinstance(exc, ModelUnavailable) else 1
 
 
+def _usage(exc: usage.UsageError) -> str:
+    """Click's usage errors, said in Vietnamese (the option or argument named as typed)."""
+    param = getattr(exc, "param", None)
+    name = ""
+    if param is not None:
+        name = param.name.upper() if param.param_type_name == "argument" or not param.opts else param.opts[0]
+    unknown = re.match(r"No such command '(.*)'", exc.format_message())
+    if unknown:
+        return f"không có lệnh “{unknown.group(1)}”."
+    if isinstance(exc, usage.MissingParameter):
+        return f"thiếu {name}."
+    if isinstance(exc, usage.NoSuchOption):
+        return f"không có tùy chọn {exc.option_name}."
+    if isinstance(exc, usage.BadParameter):
+        return f"giá trị không hợp lệ cho {name}."
+    return f"cách dùng không đúng ({exc.format_message()})."
+
+
 class Boundary(TyperGroup):
-    """The CLI's one error boundary: domain and file-system errors become a message and an exit code."""
+    """The CLI's one error boundary: domain, usage and file-system errors become a message and an exit code."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except usage.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # not an error: the help is shown
+                raise
+            typer.echo(f"Lỗi: {_usage(exc)} Gõ “cadrebot --help” để xem cách dùng.", err=True)
+            raise typer.Exit(2) from None
         except CadreBotError as exc:
             typer.echo(f"Lỗi: {exc}", err=True)
             raise typer.Exit(exit_code(exc)) from None

@@ -134,3 +134,11 @@ def test_k_out_of_range_is_refused_in_vietnamese(cli, k):
     result = cli("search", "cán bộ", "--k", k)
     assert result.exit_code == 2
     assert f"--k phải là số từ 1 đến 100 (đã nhập {k})" in result.output
+
+
+@pytest.mark.parametrize("args,said", [(["search", "x", "--k", "abc"], "giá trị không hợp lệ cho --k"),
+                                       (["ask"], "thiếu QUESTION"), (["index", "--nope"], "không có tùy chọn --nope"),
+                                       (["nosuch"], "không có lệnh “nosuch”")])
+def test_usage_errors_are_said_in_vietnamese(cli, args, said):
+    result = cli(*args)
+    assert result.exit_code == 2 and f"Lỗi: {said}." in result.output
