@@ -160,6 +160,42 @@ def render_speed(data: dict) -> list[str]:
     return lines
 
 
+def render_workers(data: dict) -> list[str]:
+    m = data["meta"]
+    lines = ["## 3. Workers and one database: webhook requests, duplicates and the journal", "",
+             f"{data['users']} simulated users × {data['questions_per_user']} questions each (bench/evalset.jsonl), "
+             "through `cadrebot zalo` in webhook mode against the Zalo Bot API stand-in. Every update is "
+             "delivered twice, the second time to the next worker (a platform retry landing on another "
+             "process); each user waits for the answer before the next question. The baseline is one process "
+             "on the SQLite file; the others are N processes on one PostgreSQL 15 (a temporary cluster), "
+             "sharing one index folder.",
+             f"Command: `{m['command']}` ({m['seconds']:.0f} s in all).", "",
+             "| run | questions | failures | p50 / p95 (s) | QPS | duplicate answers (journal) | duplicate "
+             "messages vs SQLite | lost journal rows | RSS per worker (MB) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in data["runs"]:
+        lines.append(f"| {r['workers']} × {r['database']} | {r['questions']} | {r['failures']} | "
+                     f"{_f(r['p50_s'])} / {_f(r['p95_s'])} | {_f(r['per_second'])} | "
+                     f"{r['duplicate_answers_journal']} | {r.get('duplicate_messages_vs_sqlite', '—')} | "
+                     f"{r['lost_journal_rows']} | {', '.join(map(str, r['rss_mb_per_worker']))} |")
+    lines += ["", "Duplicate answers (journal): rows beyond one per (user, question). Duplicate messages: answer "
+              "messages a chat received beyond what the same questions got from the single SQLite process "
+              "(answers are deterministic). Lost journal rows: answered questions without a row. "
+              "QPS counts questions answered per second of the whole round, on 2 cores shared with other "
+              "jobs (1-minute load average at the end of each run: "
+              + ", ".join(f"{r['workers']} × {r['database']} {r['load_average'].split('/')[0]}"
+                          for r in data["runs"]) + "): more workers cannot add CPU here, so the point of "
+              "the table is the last columns, not the speed.", ""]
+    before = data.get("before")
+    if before:
+        lines += [f"Before bot/db (the channels of commit {before['commit']}; `python bench/load.py --workers "
+                  f"{before['workers']} --users {before['users']} --questions {before['questions']}`, the same "
+                  f"doubled deliveries): with {before['workers']} workers, "
+                  f"{before['duplicate_messages']} of {before['asked']} questions were answered twice: each "
+                  "process de-duplicated in its own memory.", ""]
+    return lines
+
+
 def render_chunking(data: dict) -> list[str]:
     m, series = data["meta"], data["series"]
     lines = [f"## 3. Reading and splitting time against document size, up to the {m['limit_mb']} MB limit",
@@ -255,7 +291,7 @@ def render_meaning(data: dict) -> list[str]:
 
 
 SECTIONS = {"quality.json": render_quality, "speed.json": render_speed, "chunking.json": render_chunking,
-            "meaning.json": render_meaning}
+            "meaning.json": render_meaning, "load_workers.json": render_workers}
 
 
 def write_report(results: Path, path: Path) -> Path:

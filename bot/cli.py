@@ -245,6 +245,27 @@ def stats(documents: Docs = None, index: Idx = None) -> None:
         typer.echo(f"  • {m.label} — {m.title[:70]}" + (f" [{'; '.join(flags)}]" if flags else ""))
 
 
+@app.command()
+def unanswered(as_json: Annotated[bool, typer.Option("--json")] = False,
+               limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
+               index: Idx = None) -> None:
+    """Các câu hỏi kho văn bản chưa trả lời được, hỏi nhiều nhất trước (từ cơ sở dữ liệu đang cấu hình)."""
+    from bot.db import open_database
+
+    db = open_database(Settings(**({"index_dir": index} if index else {})))
+    try:
+        rows = db.journal.unanswered(limit)
+    finally:
+        db.close()
+    if as_json:
+        typer.echo(json.dumps([{"text": r.text, "count": r.count, "last_asked": r.last_asked} for r in rows],
+                              ensure_ascii=False, indent=1))
+    else:
+        from bot.channels.admin import unanswered_lines
+
+        typer.echo("\n".join(unanswered_lines(rows)))
+
+
 @app.command("eval")
 def evaluate(path: Annotated[Path, typer.Argument(help="Tệp JSON Lines, hoặc kho luật ALQAC/Zalo.")],
              questions: Annotated[Optional[Path], typer.Option(help="Tệp câu hỏi ALQAC/Zalo.")] = None,

@@ -37,5 +37,17 @@ class IndexBusy(CadreBotError):
     """Another process is already re-indexing."""
 
 
+class DatabaseError(CadreBotError):
+    """The shared-state database (journal, tokens...) cannot be used."""
+
+
+class DatabaseMisconfigured(DatabaseError):
+    """DATABASE_URL is malformed, or its driver is not installed."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database does not answer (down, unreachable, wrong password, locked)."""
+
+
 class BadUsage(CadreBotError):
     """A command was given wrong options or a missing setting (exit code 2)."""

@@ -1,10 +1,14 @@
-"""The one place that builds the heavy objects: model, index, searcher, and the build coordinator.
+"""The one place that builds the heavy objects: model, index, searcher, database, build coordinator.
 
 Channels hold a Runtime and ask it questions. It loads the model once (or
 uses the embedder it was handed: tests share one per session), opens
-the published index version, and re-opens it when a re-index (in this process
-or another) has published a newer one, so readers switch atomically between
-complete versions and never see a half-built index.
+the published index version, and follows it (bot/index/watch.py): when a
+re-index in this process or another has published a newer one, the new
+version is opened in the background and swapped in, so readers switch
+atomically between complete versions, never see a half-built index, and no
+request waits for or fails on the swap. The shared state (journal, rate
+limits, de-duplication, chat state, tokens) is one `Database` per process
+(bot/db), opened on first use.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ from bot import embed
 from bot.answer import Answer, build_answer
 from bot.compose import Writer
 from bot.config import Settings
-from bot.index import Index, layout
+from bot.index import Index
 from bot.index.builder import BuildOptions, BuildReport, build_index
 from bot.index.builds import Builds
+from bot.index.watch import Watcher
 from bot.retrieve.catalog import Catalog
 from bot.retrieve.search import Searcher, SearchResult
 
 log = logging.getLogger(__name__)
+
+INDEX_CHECK_SECONDS = 1.0  # how often a request may look at CURRENT: a worker follows a publish within this
 
 
 class Runtime:
@@ -36,7 +43,8 @@ class Runtime:
     def __init__(self, settings: Settings | None = None, embedder=None):
         self.settings = settings or Settings()
         self._embedder = embedder
-        self._searcher: Searcher | None = None
+        self._index = Watcher(self.index_dir, self._open_searcher, interval=INDEX_CHECK_SECONDS)
+        self._database = None
         self._lock = threading.RLock()
         self.writer = Writer.from_settings(self.settings)  # None: extractive answers only
         # Looked up at each build, so a wrapped `reindex` (tests) is what runs under the lock.
@@ -63,16 +71,29 @@ class Runtime:
         return Index.open(self.index_dir, model, verify, backend)
 
     def searcher(self) -> Searcher:
-        """The searcher over the newest published version (re-opened when it changes)."""
+        """The searcher over the newest published version (another one is opened when it changes)."""
+        return self._index.current()
+
+    def _open_searcher(self, folder: Path) -> Searcher:
+        backend, model = embed.identity(self.settings)
+        index = Index.open(self.index_dir, model, backend=backend, folder=folder)
+        return Searcher(index, self.embedder, self.settings.dense_weight, self.settings.max_query_chars)
+
+    @property
+    def database(self):
+        """The shared-state database (bot/db), connected and migrated on first use (DatabaseError if not)."""
         with self._lock:
-            current = layout.current_version(self.index_dir)
-            if self._searcher is None or current != self._searcher.index.folder:
-                index = self.open_index()
-                old, self._searcher = self._searcher, Searcher(
-                    index, self.embedder, self.settings.dense_weight, self.settings.max_query_chars)
-                if old is not None:
-                    log.info("index switched to %s", index.folder.name)
-            return self._searcher
+            if self._database is None:
+                from bot.db import open_database
+
+                self._database = open_database(self.settings)
+            return self._database
+
+    def close(self) -> None:
+        with self._lock:
+            if self._database is not None:
+                self._database.close()
+                self._database = None
 
     def catalog(self) -> Catalog:
         """What the published version holds: documents, references, whole articles."""
@@ -97,5 +118,7 @@ class Runtime:
 
         Incremental; readers keep the old version meanwhile.
         """
-        return build_index(self.documents_dir, self.index_dir, self.embedder, self.build_options(rebuild),
-                           progress=progress)
+        report = build_index(self.documents_dir, self.index_dir, self.embedder, self.build_options(rebuild),
+                             progress=progress)
+        self._index.refresh()  # this process serves what it just published, from the next request on
+        return report

@@ -1,13 +1,13 @@
 """The channel-independent conversation core: splitting, rendering, access, rate limit, commands, journal.
 
 The conversation tests at the end run the plain-text (Zalo-style) channel over
-the shipped corpus with the real model, index and SQLite journal.
+the shipped corpus with the real model, index and SQLite journal (bot/db; its
+own behaviour, on SQLite and PostgreSQL, is tested in tests/test_db.py).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -15,9 +15,8 @@ from hypothesis import given, settings, strategies as st
 from bot.answer import Answer, Quote
 from bot.channels import Conversation, Incoming, parse_command
 from bot.channels.commands import NOT_AN_ARTICLE
-from bot.channels.core import NOT_YOURS
+from bot.channels.core import NOT_YOURS, UNAVAILABLE
 from bot.channels.guard import Access, RateLimiter
-from bot.channels.journal import MIGRATIONS, Journal, normalize
 from bot.channels.render import (CITATION, HTML, PLAIN, Format, answer_blocks, pack, render_text, split_text,
                                  units16)
 from bot.channels.uploads import caption_metadata, check_upload, clean_name, place, upload_path
@@ -146,20 +145,20 @@ def test_access_allowlists_and_admins():
     assert not closed.allowed(7, 7) and not closed.allowed(7, -200)
 
 
-def test_rate_limiter_sliding_window_tells_once():
-    now = [0.0]
-    limiter = RateLimiter(3, 60, clock=lambda: now[0])
-    assert [limiter.check("u").allowed for _ in range(3)] == [True] * 3
-    first, second = limiter.check("u"), limiter.check("u")
+def test_rate_limiter_counts_per_channel_and_user_in_the_database(tmp_path):
+    from bot.db import connect_database
+
+    now = [1_800_000_000.0]
+    db = connect_database(None, tmp_path / "state.sqlite", clock=lambda: now[0])
+    zalo, telegram = RateLimiter(db.limits, "zalo", 3, 60), RateLimiter(db.limits, "telegram", 3, 60)
+    assert [zalo.check("u").allowed for _ in range(3)] == [True] * 3
+    first, second = zalo.check("u"), zalo.check("u")
     assert (first.allowed, first.notify, first.wait) == (False, True, 60)
     assert (second.allowed, second.notify) == (False, False)
-    assert limiter.check("other").allowed
-    now[0] = 61
-    assert limiter.check("u").allowed
-    limiter.forget_idle()
-    now[0] = 200
-    limiter.forget_idle()
-    assert limiter._seen == {}
+    assert zalo.check("other").allowed and telegram.check("u").allowed
+    now[0] += 61
+    assert zalo.check("u").allowed
+    db.close()
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -232,43 +231,6 @@ def test_place_of_a_new_file_that_fails_leaves_nothing(tmp_path):
     assert sorted(p.name for p in docs.iterdir()) == [".uploads"]
 
 
-# --- journal -------------------------------------------------------------------------------
-
-def test_journal_migrations_apply_in_order_once(tmp_path):
-    path = tmp_path / "j.sqlite"
-    db = sqlite3.connect(path)  # a journal from before feedback existed
-    db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-    db.executescript(MIGRATIONS[0][1])
-    db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (MIGRATIONS[0][0],))
-    db.commit()
-    db.close()
-    journal = Journal(path)
-    qid = journal.log("telegram", 1, 1, "Điều kiện dự tuyển?", True, "a.txt", "22", "Điều 22 Luật")
-    journal.feedback(qid, 1, -1)
-    journal.close()
-    journal = Journal(path)  # reopening applies nothing twice
-    names = [r[0] for r in journal._db.execute("SELECT name FROM _migrations ORDER BY rowid")]
-    assert names == [name for name, _ in MIGRATIONS]
-    assert journal.stats()["unhelpful"] == 1
-
-
-def test_journal_stats_feedback_and_unanswered(tmp_path):
-    journal = Journal(tmp_path / "j.sqlite")
-    first = journal.log("telegram", 1, 1, "Điều 11 Nghị định 73?", True, "nd73.txt", "11")
-    journal.log("zalo", "abc", "abc", "Giá vàng hôm nay?", False)
-    journal.log("telegram", 2, 2, "gia vang hom nay", False)
-    journal.log("telegram", 3, 3, "Lương hưu?", False)
-    journal.feedback(first, 1, 1)
-    journal.feedback(first, 1, -1)  # a change of mind replaces the vote
-    journal.feedback(first, 2, 1)
-    assert journal.stats() == {"questions": 4, "answered": 1, "askers": 4, "last_7_days": 4,
-                               "helpful": 1, "unhelpful": 1}
-    assert journal.unanswered() == [("gia vang hom nay", 2), ("Lương hưu?", 1)]
-    assert journal.last("telegram", 1, 1).article == "11"
-    assert journal.last("zalo", "abc", "abc").found is False
-    assert normalize("Giá  vàng hôm nay?") == "gia vang hom nay"
-
-
 # --- the conversation, plain-text channel, shipped corpus ----------------------------------
 
 @pytest.fixture
@@ -281,6 +243,7 @@ def zalo(shipped_index, embedder, tmp_path):
     conv.username = "cadre_bot"
     yield conv
     conv.close()
+    conv.runtime.close()
 
 
 def _text(replies) -> str:
@@ -335,7 +298,7 @@ def test_commands_obey_the_length_limit_and_long_numbers_are_refused_not_cut(zal
 
 def test_buttons_are_validated_and_tied_to_the_asker(zalo):
     """Hole 8: forged data does nothing; only the asker may act on an answer."""
-    zalo.limiter = RateLimiter(1000, 60)
+    zalo.limiter = RateLimiter(zalo.runtime.database.limits, "zalo", 1000, 60)
     zalo.handle(Incoming("u1", "u1", "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?"))
     qid = zalo.journal.last("zalo", "u1", "u1").id
     for forged in ("f:99999999999999999999999:1", "m:-1", "a:1e3", "f:1:2", "x:1", "", "m:" + "9" * 64):
@@ -556,3 +519,24 @@ def test_no_channel_reaches_into_the_index_and_zalo_stays_apart_from_telegram():
             assert internal not in text, f"{path.name} uses the index's internals: {internal}"
     for name in ("zalo", "zalo_client", "webhook"):
         assert not {m for m in _imports(folder / f"{name}.py") if "telegram" in m}, name
+
+
+def test_the_bot_keeps_answering_while_the_journal_is_down(zalo, tmp_path, caplog):
+    """Answers matter more than logs: the question is answered, the outage logged, the admin told."""
+    db = zalo.runtime.database
+    db.health.RETRY_SECONDS = 0
+    path = tmp_path / "journal.sqlite"
+    db.backend.close()
+    path.rename(tmp_path / "journal.away")
+    path.mkdir()  # the volume is gone: "unable to open database file"
+    try:
+        answer = _text(zalo.handle(Incoming("u1", "u1", "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?")))
+        assert "Điều 11 Nghị định 73/2023/NĐ-CP" in answer
+        assert "unavailable" in caplog.text
+        assert _text(zalo.handle(Incoming("u1", "u1", "/dieu"))) == UNAVAILABLE  # needs the journal
+        assert "không phản hồi" in _text(zalo.handle(Incoming("admin", "admin", "/unanswered")))
+    finally:
+        path.rmdir()
+        (tmp_path / "journal.away").rename(path)
+    zalo.handle(Incoming("u1", "u1", "Giá vàng hôm nay?"))
+    assert [u.text for u in zalo.journal.unanswered()] == ["Giá vàng hôm nay?"]  # back, and logging again

@@ -46,3 +46,16 @@ def test_every_question_is_answered_and_memory_does_not_grow(shipped_index, tmp_
         assert summary["cited"] >= 40  # the evalset is mostly answerable
     print(f"peak RSS {peak / 1024:.0f} MB")
     assert rss[2] <= rss[0] * 1.05  # round 3 within 5% of round 1: nothing accumulates per question
+
+
+def test_two_webhook_workers_on_one_postgresql_answer_each_message_once(shipped_index, postgres, tmp_path):
+    """Every update reaches both processes (a retry landing elsewhere): answered once, journaled once."""
+    index = tmp_path / "index"
+    shutil.copytree(shipped_index.index_dir, index)
+    questions = load.evalset_questions()
+    one = load.run_workers(1, f"sqlite:///{tmp_path / 'journal.sqlite'}", 3, 2, questions, index, tmp_path, "one")
+    two = load.run_workers(2, postgres.new_database(), 3, 2, questions, index, tmp_path, "two")
+    for run in (one, two):
+        assert (run["questions"], run["failures"], run["exit_codes"]) == (6, 0, [0] * run["workers"])
+        assert run["journal_rows"] == 6 and run["duplicate_answers_journal"] == 0 and run["lost_journal_rows"] == 0
+    assert two["_sent"] == one["_sent"]  # the same messages per chat as one process: no answer twice

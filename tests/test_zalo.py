@@ -399,7 +399,8 @@ def test_sent_messages_are_counted_shown_in_stats_and_admins_warned_once(start_b
                         "không trả lời được đến đầu tháng sau."]
     bot.ask(USER, "/help")
     assert len([t for t in api.sent(ADMIN) if t.startswith("⚠️ Bot Zalo")]) == 1  # once a month
-    [(month, count, warned)] = _journal(tmp_path, "SELECT month, count, warned FROM sent_messages")
+    [(month, count, warned)] = _journal(tmp_path, "SELECT period, value, flagged FROM counters "
+                                                  "WHERE name = 'zalo:sent'")
     assert count == 5 and warned == 1  # two /help, /stats, the warning, one more /help and re.fullmatch(r"\d{4}-\d{2}", month)
 
 

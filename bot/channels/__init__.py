@@ -7,7 +7,9 @@ The adapter contract (stable; a new channel such as the Zalo Official Account pl
    `fmt` is `render.HTML` (Telegram markup) or `render.PLAIN` (plain text, 2,000 characters), or a
    `render.Format` of the platform's own limit. Set `conv.files = False` when the platform does not
    deliver documents, `conv.username` once the platform says the bot's name, and `conv.usage` to
-   add lines to /stats (quotas).
+   add lines to /stats (quotas). Incoming message ids are de-duplicated with
+   `runtime.database.seen.first_time("<channel>", message_id)` before anything else (platforms
+   redeliver, and with several workers a redelivery may reach another process).
 2. Per update, make an `Incoming(user_id, chat_id, text, is_group, addressed, name)`: ids as the
    platform gives them (numbers or strings, consistently), the bot's mention taken out of `text`,
    `addressed=True` when the platform says the message is for the bot.
@@ -26,8 +28,7 @@ Modules:
     admin.py       /reindex, /remove, /stats, /unanswered, uploads (through runtime.builds)
     uploads.py     file checks, clean names, caption metadata, placing and parking files safely
     render.py      the one renderer: answers as Telegram HTML or plain text, split under the limit
-    guard.py       admins, allowlists, per-user rate limit
-    journal.py     SQLite question log, feedback and the monthly message counter
+    guard.py       admins, allowlists, per-user rate limit (counted in bot/db)
     redact.py      secrets out of log records
     terminal.py    the terminal channel (`cadrebot chat`)
     telegram.py    the python-telegram-bot adapter
@@ -36,6 +37,9 @@ Modules:
     threads.py     de-duplication and per-chat order for adapters that run in threads
     quota.py       a platform's monthly message quota: counted, shown in /stats, admins warned
     zalo.py        the Zalo Bot Platform adapter
+
+The journal, rate limits, de-duplication, last turns and counters live in bot/db (SQLite or
+PostgreSQL), shared by every worker process.
 
 No module here imports core.py except the adapters, and core.py imports the
 command modules: the graph has no circle (tests/test_channels_core.py checks it).

@@ -107,13 +107,17 @@ def stats(conv: Core, msg: Incoming, args: str) -> list[Reply]:
         f"Góp ý: 👍 {j['helpful']} | 👎 {j['unhelpful']}"] + conv.usage())
 
 
-def unanswered(conv: Core, msg: Incoming, args: str) -> list[Reply]:
-    """/unanswered: the most frequent questions the documents did not cover."""
-    rows = conv.journal.unanswered(10)
+def unanswered_lines(rows: list) -> list[str]:
+    """The /unanswered list (also printed by `cadrebot unanswered`): most asked first."""
     if not rows:
-        return conv.say("Chưa có câu hỏi nào mà kho văn bản không trả lời được.")
-    return conv.say_lines(["Các câu hỏi chưa trả lời được (nên bổ sung văn bản):"] +
-                          [f"{i}. ({n} lần) {text}" for i, (text, n) in enumerate(rows, 1)])
+        return ["Chưa có câu hỏi nào mà kho văn bản không trả lời được."]
+    return ["Các câu hỏi chưa trả lời được (nên bổ sung văn bản):"] + \
+        [f"{i}. ({r.count} lần) {r.text}" for i, r in enumerate(rows, 1)]
+
+
+def unanswered(conv: Core, msg: Incoming, args: str) -> list[Reply]:
+    """/unanswered: the most frequent questions the documents did not cover (bot/db/journal.py)."""
+    return conv.say_lines(unanswered_lines(conv.journal.unanswered(10)))
 
 
 def upload(conv: Core, file_name: str, caption: str) -> Reply:

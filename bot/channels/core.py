@@ -13,6 +13,11 @@ buttons, so the same actions are the text commands /dieu, /nguon, /tot and
 Follow-up questions: `Conversation.memory` keeps each asker's last turn per
 chat, and `resolve(text, last_turn)` (identity by default) turns a follow-up
 ("còn khoản 2 thì sao?") into a self-contained question before it is searched.
+
+State shared by every worker process lives in the runtime's database
+(bot/db): the journal, rate-limit windows and the last turns. When it is down
+the bot still answers: the journal line is dropped, limits and turns fall back
+to this process (see bot/db/__init__.py).
 """
 
 from __future__ import annotations
@@ -23,13 +28,13 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Hashable
 
 from bot.channels import admin, commands, uploads
 from bot.channels.guard import Access, RateLimiter
 from bot.retrieve import followup
-from bot.channels.journal import Journal, Logged
+from bot.db import Database
+from bot.db.journal import Journal, Logged
 from bot.channels.message import Button, Incoming, Reply
 from bot.answer import Answer
 from bot.channels.render import Format, answer_blocks, pack, sources_blocks
@@ -51,7 +56,7 @@ TEXT_ONLY = "Xin lỗi, bot chỉ đọc tin nhắn văn bản. Anh/chị vui l�
 TOO_LONG = "Tin nhắn quá dài ({size} ký tự; tối đa {limit}). Anh/chị vui lòng rút gọn."
 NOT_YOURS = "Nút này thuộc câu hỏi của người khác; anh/chị hãy tự đặt câu hỏi."
 GONE_FROM_LOG = "Câu hỏi này không còn trong nhật ký."
-# Button data: kind, question id (an SQLite integer), and for votes the value.
+# Button data: kind, question id (a journal row id), and for votes the value.
 _BUTTON = re.compile(r"^(?:([am]):(\d{1,18})|f:(\d{1,18}):(1|-1))$")
 
 USER_COMMANDS = {"start": commands.start, "help": commands.help, "docs": commands.docs,
@@ -59,6 +64,8 @@ USER_COMMANDS = {"start": commands.start, "help": commands.help, "docs": command
 ADMIN_COMMANDS = {"reindex": admin.reindex, "remove": admin.remove, "stats": admin.stats,
                   "unanswered": admin.unanswered}
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.S)
+# A follow-up refers to an answer of the last half hour; later, a message is a new question.
+FOLLOW_UP_SECONDS = 30 * 60
 
 
 @dataclass
@@ -85,40 +92,54 @@ class Turn:
 
     question: str  # as the user wrote it
     searched: str  # as it was searched (a follow-up resolved into a full question)
-    answer: Answer
-    question_id: int
+    answer: Answer | None  # None when another worker answered it (only the texts are shared)
+    question_id: int | None  # None when the journal was down
 
 
 class Memory:
-    """The last turn per (chat, user), bounded; in memory (shared state moves to bot/db later).
+    """The last turn per (chat, user), shared by the workers through the database (bot/db/chats.py).
 
-    A turn older than `ttl` seconds is forgotten: a question after a pause stands alone.
+    The database holds what another worker needs (the question, what was
+    searched, its journal id); the `Answer` itself stays in this process, as a
+    cache. While the database is down, this process' own turns stand in.
     """
 
-    def __init__(self, size: int = 10_000, ttl: float = 900.0, clock: Callable[[], float] = time.monotonic):
-        self.size, self.ttl, self.clock = size, ttl, clock
-        self._turns: OrderedDict[tuple, tuple[float, Turn]] = OrderedDict()
+    def __init__(self, chats, channel: str, ttl: float = FOLLOW_UP_SECONDS, size: int = 10_000):
+        self.chats = chats
+        self.channel = channel
+        self.ttl = ttl
+        self.size = size
+        self._turns: OrderedDict[tuple, tuple[Turn, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, chat_id: Hashable, user_id: Hashable) -> Turn | None:
+        shared = self.chats.get(self.channel, user_id, chat_id, self.ttl)
         with self._lock:
-            item = self._turns.get((chat_id, user_id))
-            if item is not None and self.clock() - item[0] > self.ttl:
-                del self._turns[(chat_id, user_id)]
-                return None
-            return item[1] if item else None
+            local, at = self._turns.get((chat_id, user_id), (None, 0.0))
+        if local is not None and self.chats.db.clock() - at > self.ttl:
+            local = None
+        if shared is None:
+            return local if not self.chats.db.health.up else None
+        if local is not None and (local.question_id, local.question) == (shared["id"], shared["question"]):
+            return local
+        return Turn(shared["question"], shared["searched"], None, shared["id"])
 
     def put(self, chat_id: Hashable, user_id: Hashable, turn: Turn) -> None:
         with self._lock:
-            self._turns[(chat_id, user_id)] = (self.clock(), turn)
+            self._turns[(chat_id, user_id)] = (turn, self.chats.db.clock())
             self._turns.move_to_end((chat_id, user_id))
             while len(self._turns) > self.size:
                 self._turns.popitem(last=False)
+        self.chats.put(self.channel, user_id, chat_id,
+                       {"question": turn.question, "searched": turn.searched, "id": turn.question_id})
 
     def forget(self, chat_id: Hashable, user_id: Hashable) -> bool:
-        """/moi: drop the asker's last turn; True when there was one."""
+        """/moi: drop the asker's last turn, here and in the database; True when there was one."""
+        had = self.get(chat_id, user_id) is not None
         with self._lock:
-            return self._turns.pop((chat_id, user_id), None) is not None
+            self._turns.pop((chat_id, user_id), None)
+        self.chats.clear(self.channel, user_id, chat_id)
+        return had
 
 
 def parse_command(text: str) -> Command | None:
@@ -131,17 +152,17 @@ def parse_command(text: str) -> Command | None:
 class Conversation:
     """Decides what to answer; holds no platform object, so Telegram and Zalo share it."""
 
-    def __init__(self, runtime: Runtime, fmt: Format, *, channel: str, access: Access,
-                 journal: Journal, limiter: RateLimiter):
+    def __init__(self, runtime: Runtime, fmt: Format, *, channel: str, access: Access, database: Database):
+        s = runtime.settings
         self.runtime = runtime
         self.fmt = fmt
         self.channel = channel
         self.access = access
-        self.journal = journal
-        self.limiter = limiter
+        self.journal: Journal = database.journal
+        self.limiter = RateLimiter(database.limits, channel, s.rate_limit_messages, s.rate_limit_seconds)
         self.username: str | None = None  # the bot's own name, once the platform told it
         self.files = True  # the platform delivers documents (Telegram); Zalo bots receive none
-        self.memory = Memory(ttl=runtime.settings.followup_seconds)
+        self.memory = Memory(database.chats, channel, ttl=runtime.settings.followup_seconds)
         # The follow-up hook: (text, the asker's last turn or None) -> the question to search.
         self.resolve: Callable[[str, Turn | None], str] = followup.resolve_turn
         # Extra /stats lines from the channel (Zalo: the monthly message quota).
@@ -149,10 +170,7 @@ class Conversation:
 
     @classmethod
     def from_settings(cls, runtime: Runtime, fmt: Format, channel: str, access: Access) -> "Conversation":
-        s = runtime.settings
-        path = Path(s.journal_path) if s.journal_path else runtime.index_dir / "journal.sqlite"
-        return cls(runtime, fmt, channel=channel, access=access, journal=Journal(path),
-                   limiter=RateLimiter(s.rate_limit_messages, s.rate_limit_seconds))
+        return cls(runtime, fmt, channel=channel, access=access, database=runtime.database)
 
     # --- entry points -------------------------------------------------------------
 
@@ -264,7 +282,7 @@ class Conversation:
         log.debug("question %s answered in %.3fs (found=%s)", qid, seconds, answer.found)
         self.memory.put(msg.chat_id, msg.user_id, Turn(text, searched, answer, qid))
         blocks = answer_blocks(answer, self.fmt)
-        if not answer.found:
+        if not answer.found or (qid is None and self.fmt.buttons):  # no journal row: no buttons to act on
             return self.say_blocks(blocks)
         has_article = bool(first and first.article)
         if not self.fmt.buttons:
@@ -285,7 +303,7 @@ class Conversation:
             return self.say(THANKS)
         if action == "nguon":
             turn = self.memory.get(msg.chat_id, msg.user_id)
-            more = turn.answer.more if turn and turn.question_id == logged.id else \
+            more = turn.answer.more if turn and turn.answer and turn.question_id == logged.id else \
                 self.runtime.ask(logged.text).more
             return self.say_blocks(sources_blocks(more, self.fmt))
         return commands.cited_article(self, logged.source, logged.article)
@@ -334,4 +352,4 @@ class Conversation:
         return [Reply(text) for text in pack(blocks, self.fmt)]
 
     def close(self) -> None:
-        self.journal.close()
+        """Nothing of its own to release: the database belongs to the runtime (or the terminal)."""

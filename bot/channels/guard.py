@@ -6,11 +6,10 @@ channel hands over its own lists from the settings.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Hashable
+from typing import Hashable
+
+from bot.db.limits import Verdict
 
 
 @dataclass
@@ -31,54 +30,20 @@ class Access:
         return user_id in self.admins or user_id in self.users or chat_id in self.chats
 
 
-@dataclass
-class Verdict:
-    allowed: bool
-    notify: bool = False  # tell the user once per window, then stay quiet
-    wait: int = 0  # seconds until the oldest message leaves the window
-
-
 class RateLimiter:
-    """At most `count` messages per user in any `seconds`-long window (a sliding window).
+    """At most `count` messages per user per `seconds`, counted in the shared database.
 
-    A user over the limit is told once, with how long to wait; further messages
-    in the same window are dropped silently, so a flood never makes the bot
-    flood back.
+    The window is kept by bot/db/limits.py, atomically, so every worker of a
+    channel counts the same user's messages together. A user over the limit is
+    told once, with how long to wait; further messages in the same window are
+    dropped silently, so a flood never makes the bot flood back.
     """
 
-    MAX_TRACKED = 5000  # users remembered before idle ones are dropped
-
-    def __init__(self, count: int, seconds: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, limits, channel: str, count: int, seconds: float):
+        self.limits = limits
+        self.channel = channel
         self.count = count
         self.seconds = seconds
-        self.clock = clock
-        self._seen: dict[Hashable, deque[float]] = {}
-        self._told: dict[Hashable, float] = {}
-        self._lock = threading.Lock()
 
     def check(self, user_id: Hashable) -> Verdict:
-        if len(self._seen) > self.MAX_TRACKED:
-            self.forget_idle()
-        now = self.clock()
-        with self._lock:
-            times = self._seen.setdefault(user_id, deque())
-            while times and times[0] <= now - self.seconds:
-                times.popleft()
-            if len(times) < self.count:
-                times.append(now)
-                self._told.pop(user_id, None)
-                return Verdict(True)
-            wait = max(1, round(times[0] + self.seconds - now))
-            told = self._told.get(user_id)
-            if told is not None and told > now - self.seconds:
-                return Verdict(False, False, wait)
-            self._told[user_id] = now
-            return Verdict(False, True, wait)
-
-    def forget_idle(self) -> None:
-        """Drop users with no message in the window (keeps memory flat on busy bots)."""
-        cutoff = self.clock() - self.seconds
-        with self._lock:
-            for user in [u for u, t in self._seen.items() if not t or t[-1] <= cutoff]:
-                self._seen.pop(user, None)
-                self._told.pop(user, None)
+        return self.limits.hit(f"{self.channel}:{user_id}", self.count, self.seconds)

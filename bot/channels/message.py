@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable, Hashable, Protocol
 
 if TYPE_CHECKING:  # types only: nothing here imports the core
     from bot.channels.guard import Access
-    from bot.channels.journal import Journal
+    from bot.db.journal import Journal
     from bot.channels.render import Format
     from bot.runtime import Runtime
 

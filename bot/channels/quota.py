@@ -1,8 +1,9 @@
 """A platform's monthly message quota: every sent message counted, admins warned once a month.
 
 The free Zalo Bot plan is reported to allow about 3,000 messages a month; a
-bot that runs out simply falls silent. Counts live in the journal (one small
-table, `sent_messages`) per channel and month, in Vietnam time.
+bot that runs out simply falls silent. Counts live in the shared database
+(bot/db/counters.py: `<channel>:sent` per month, in Vietnam time), so every
+worker adds to one total and only one of them warns the admins.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ WARNING = ("⚠️ Bot {name} đã gửi {sent}/{quota} tin trong tháng này ({
 class MonthlyQuota:
     """`sent()` after each delivered message; `lines()` for /stats."""
 
-    def __init__(self, journal, channel: str, name: str, quota: int, warn_share: float,
+    def __init__(self, counters, channel: str, name: str, quota: int, warn_share: float,
                  warn: Callable[[str], None]):
-        self.journal = journal
-        self.channel = channel
+        self.counters = counters
+        self.counter = f"{channel}:sent"
         self.name = name  # how /stats and the warning name the channel: "Zalo"
         self.quota = quota  # 0: counted, never warned
         self.warn_share = warn_share
@@ -34,15 +35,15 @@ class MonthlyQuota:
     def sent(self) -> None:
         """Count one sent message; past the warning share, warn once this month."""
         month = self.month()
-        count = self.journal.count_sent(self.channel, month)
+        count = self.counters.add(self.counter, month)
         if not self.quota or count < self.warn_share * self.quota:
             return
-        if self.journal.warn_once(self.channel, month):
+        if self.counters.flag_once(self.counter, month):
             self.warn(WARNING.format(name=self.name, sent=count, quota=self.quota, share=count / self.quota))
 
     def lines(self) -> list[str]:
         """The /stats line: messages sent this month against the quota."""
         month = self.month()
-        count = self.journal.sent_in(self.channel, month)
+        count = self.counters.get(self.counter, month)
         of = f"/{self.quota} tin ({count / self.quota:.0%} hạn mức)" if self.quota else " tin"
         return [f"{self.name} tháng {month[5:]}/{month[:4]}: đã gửi {count}{of}"]

@@ -4,7 +4,7 @@ Each line read is one message from the local user, so every command works
 here too (/dieu, /docs, /nguon, /reindex...). Whoever runs the CLI owns the
 machine and its documents folder, so the local user is the admin. Admin jobs
 run in the foreground, their progress on stderr. The terminal's questions are
-the operator's own trials: they go to an in-memory journal, so they never
+the operator's own trials: they go to an in-memory database, so they never
 count in the chat channels' statistics or /unanswered.
 """
 
@@ -14,10 +14,10 @@ import sys
 from typing import Callable, TextIO
 
 from bot.channels.core import Conversation
-from bot.channels.guard import Access, RateLimiter
-from bot.channels.journal import Journal
+from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
 from bot.channels.render import TERMINAL
+from bot.db import connect_database
 from bot.runtime import Runtime
 
 LOCAL = "terminal"  # the local user's and chat's id
@@ -29,8 +29,9 @@ class Terminal:
     """Lines in, the core's replies out."""
 
     def __init__(self, runtime: Runtime, write: Callable[[str], None], note: Callable[[str], None]):
+        self.database = connect_database(None, ":memory:")
         self.conv = Conversation(runtime, TERMINAL, channel="terminal", access=Access(admins={LOCAL}),
-                                 journal=Journal(":memory:"), limiter=RateLimiter(1, 1))  # admins: no limit
+                                 database=self.database)  # the local user is an admin: no rate limit
         self.conv.files = False
         self.write = write  # replies (stdout)
         self.note = note  # progress of admin jobs (stderr)
@@ -64,6 +65,7 @@ class Terminal:
 
     def close(self) -> None:
         self.conv.close()
+        self.database.close()
 
 
 def chat(runtime: Runtime, write: Callable[[str], None], note: Callable[[str], None],

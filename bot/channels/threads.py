@@ -1,31 +1,14 @@
-"""Helpers for adapters that run in threads (Zalo): answer each message once, and one chat at a time."""
+"""Helpers for adapters that run in threads (Zalo): one chat at a time.
+
+Answering each message once is the database's job, across every worker:
+`runtime.database.seen.first_time(channel, message_id)` (bot/db/seen.py).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections import OrderedDict, defaultdict
-
-REMEMBERED = 4096  # message ids kept for de-duplication
-
-
-class Seen:
-    """The most recent message ids, to answer each message once (platforms may deliver twice)."""
-
-    def __init__(self, size: int = REMEMBERED):
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str) -> bool:
-        with self._lock:
-            if key in self._ids:
-                return False
-            self._ids[key] = None
-            if len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-            return True
-
+from collections import defaultdict
 
 class ChatLocks:
     """One lock per chat, dropped when idle: a chat's updates are answered one at a time."""

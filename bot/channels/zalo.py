@@ -46,7 +46,7 @@ from bot.channels.message import Incoming, Reply
 from bot.channels.quota import MonthlyQuota
 from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
-from bot.channels.threads import ChatLocks, Seen
+from bot.channels.threads import ChatLocks
 from bot.channels.webhook import secret_header, webhook_server
 from bot.channels.zalo_client import Client, ZaloError, backoff
 from bot.config import Settings
@@ -128,10 +128,10 @@ class ZaloBot:
         access = Access(set(settings.zalo_admin_ids), set(settings.zalo_allowed_user_ids))
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo", access)
         self.conv.files = False  # Zalo bots receive no documents
-        self.quota = MonthlyQuota(self.conv.journal, "zalo", "Zalo", settings.zalo_monthly_quota,
+        self.quota = MonthlyQuota(runtime.database.counters, "zalo", "Zalo", settings.zalo_monthly_quota,
                                   settings.zalo_quota_warn_share, self._warn_admins)
         self.conv.usage = self.quota.lines
-        self.seen = Seen()
+        self.seen = runtime.database.seen  # shared by every worker: a redelivery is answered once
         self.chats = ChatLocks()
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo")
         self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-admin")  # builds wait here
@@ -159,7 +159,7 @@ class ZaloBot:
             return
         message = update.get("message") if isinstance(update.get("message"), dict) else {}
         key = message.get("message_id")
-        if key is not None and not self.seen.first_time(str(key)):
+        if key is not None and not self.seen.first_time("zalo", key):
             log.debug("duplicate delivery of message %s ignored", key)
             return
         msg = self.incoming(message)

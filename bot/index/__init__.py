@@ -89,9 +89,10 @@ class Index:
 
     @classmethod
     def open(cls, index_dir: Path, model: str, verify: bool = True,
-             backend: str | None = None) -> "Index":
-        """Open the published version built with `model` (and `backend`, when given)."""
-        folder = layout.require_version(index_dir)
+             backend: str | None = None, folder: Path | None = None) -> "Index":
+        """Open the published version built with `model` (and `backend`, when given), or `folder`
+        (a version the caller read from CURRENT: bot/index/watch.py)."""
+        folder = folder or layout.require_version(index_dir)
         config = layout.read_config(folder)
         reindex = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
         built = (config.get("backend", layout.LEGACY_BACKEND), config.get("model"))
