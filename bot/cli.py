@@ -246,6 +246,21 @@ def run(documents: Docs = None, index: Idx = None) -> None:
         _fail(exc)
     typer.echo(_summary(report), err=True)
     typer.echo(f"Sẵn sàng sau {time.perf_counter() - started:.1f} giây.", err=True)
+    others = rt.settings.telegram_bot_token is not None or rt.settings.zalo_bot_token is not None
+    if not rt.settings.zalo_oa_missing():  # the OA webhook runs beside the other channels
+        if not others:
+            return _zalo_oa(rt)
+        stop_oa = _zalo_oa(rt, background=True)
+        try:
+            _run_channels(rt)
+        finally:
+            stop_oa()
+        return
+    _run_channels(rt)
+
+
+def _run_channels(rt: Runtime) -> None:
+    """Telegram (with the Zalo bot beside it), the Zalo bot alone, or the terminal."""
     if rt.settings.telegram_bot_token is not None:  # with a Zalo token too, Zalo runs beside it
         stop_zalo = _zalo(rt, background=True) if rt.settings.zalo_bot_token is not None else None
         try:
@@ -296,6 +311,29 @@ def zalo_bot(documents: Docs = None, index: Idx = None) -> None:
         typer.echo("Lỗi: chưa đặt ZALO_BOT_TOKEN (trong .env hoặc biến môi trường).", err=True)
         raise typer.Exit(2)
     _zalo(rt)
+
+
+def _zalo_oa(rt: Runtime, background: bool = False):
+    from bot.channels import zalo_oa
+
+    typer.echo("Kênh Zalo OA đang chạy; Ctrl+C để dừng.", err=True)
+    if background:
+        return zalo_oa.in_background(rt, rt.settings)
+    try:
+        zalo_oa.run(rt, rt.settings)
+    except CadreBotError as exc:
+        _fail(exc)
+
+
+@app.command("zalo-oa")
+def zalo_oa_channel(documents: Docs = None, index: Idx = None) -> None:
+    """Chạy kênh Zalo Official Account: máy chủ webhook (ZALO_OA_WEBHOOK_PORT)."""
+    rt = _runtime(documents, index)
+    missing = rt.settings.zalo_oa_missing()
+    if missing:
+        typer.echo(f"Lỗi: chưa đặt {', '.join(missing)} (trong .env hoặc biến môi trường).", err=True)
+        raise typer.Exit(2)
+    _zalo_oa(rt)
 
 
 def main() -> None:

@@ -91,12 +91,32 @@ class Settings(BaseSettings):
     zalo_webhook_listen: str = "0.0.0.0"
     zalo_webhook_port: int = 8444
 
+    # Zalo Official Account (OA Open API v3, OAuth v4): see the README's "Zalo Official Account"
+    zalo_oa_app_id: str | None = None
+    zalo_oa_secret_key: SecretStr | None = None  # the OA secret key (Webhook page): signs webhooks
+    zalo_app_secret: SecretStr | None = None  # the app's secret key: OAuth `secret_key` header
+    zalo_oa_access_token: SecretStr | None = None  # the first pair; later pairs live in the journal
+    zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_oa_webhook_listen: str = "0.0.0.0"
+    zalo_oa_webhook_port: int = 8445
+    zalo_oa_webhook_path: str = "/zalo-oa"
+    zalo_oa_admin_ids: StrIds = []
+    zalo_oa_signature_id: str | None = None  # the id Zalo prefixes to the signed bytes; default: the app id
+
+    def zalo_oa_missing(self) -> list[str]:
+        """What the OA channel still needs, by environment name: the app, both secrets, a refresh token."""
+        needed = {"ZALO_OA_APP_ID": self.zalo_oa_app_id, "ZALO_OA_SECRET_KEY": self.zalo_oa_secret_key,
+                  "ZALO_APP_SECRET": self.zalo_app_secret, "ZALO_OA_REFRESH_TOKEN": self.zalo_oa_refresh_token}
+        return [name for name, value in needed.items() if not value]
+
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
     def _int_ids(cls, value: object) -> object:
         return _ids(value)
 
-    @field_validator("zalo_admin_ids", "zalo_allowed_user_ids", mode="before")
+    @field_validator("zalo_admin_ids", "zalo_allowed_user_ids", "zalo_oa_admin_ids", mode="before")
     @classmethod
     def _str_ids(cls, value: object) -> object:
         if isinstance(value, str):

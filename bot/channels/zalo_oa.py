@@ -1,0 +1,244 @@
+"""The Zalo Official Account channel: webhook events in, the shared conversation, replies out.
+
+This is how state bodies reach people on Zalo (verified OAs), as opposed to the
+Bot Platform bot of `zalo.py`, which belongs to one person's account. The pieces
+each have a file: `zalo_oa_webhook` (signature, 200 at once, redeliveries),
+`zalo_oa_client` (sending, the API's error codes), `zalo_oa_tokens` (the
+rotating OAuth pair), `zalo_oa_store` (what outlives the process). This file
+only maps events to the conversation core and sends its replies:
+
+    user_send_text                       the question (commands typed as on the Zalo bot)
+    user_send_image/_file/_sticker/...   the "text only" notice
+    follow                               the /start greeting
+    oa_send_* (echoes, ours included),
+    user_received_message, user_seen_message, unfollow, anything else: ignored
+
+Replies are plain text under 2,000 characters (`render.PLAIN`); the OA has no
+typing indicator and cannot edit a sent message. A reply the user cannot
+receive (the 7-day window) is logged and counted by the client and dropped.
+/stats, for an OA admin, ends with the token status and those counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bot.channels.core import Conversation, parse_command
+from bot.channels.guard import Access
+from bot.channels.message import Incoming, Reply
+from bot.channels.render import PLAIN
+from bot.channels.telegram import Redact
+from bot.channels.zalo_oa_client import Client, OAError, OATransportError, Unreachable
+from bot.channels.zalo_oa_store import SqliteState, TokenPair
+from bot.channels.zalo_oa_tokens import RefreshFailed, Tokens
+from bot.channels.zalo_oa_webhook import Verifier, webhook_server
+from bot.config import Settings
+from bot.errors import CadreBotError
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
+TEXT, FOLLOW, MEDIA_PREFIX = "user_send_text", "follow", "user_send_"
+LOGGERS = [__name__, "bot.channels.zalo_oa_client", "bot.channels.zalo_oa_tokens",
+           "bot.channels.zalo_oa_webhook", "httpx", "httpcore"]
+
+
+def journal_path(settings: Settings) -> Path:
+    """The journal database, where the OA's token pair and answered message ids are kept."""
+    return Path(settings.journal_path) if settings.journal_path else Path(settings.index_dir) / "journal.sqlite"
+
+
+class OABot:
+    """Events in, `Conversation` decisions, messages out through the OA API."""
+
+    def __init__(self, runtime: Runtime, settings: Settings):
+        missing = settings.zalo_oa_missing()
+        if missing:
+            raise CadreBotError(f"Chưa đặt {', '.join(missing)} (trong .env hoặc biến môi trường).")
+        self.settings = s = settings
+        self._static = [x.get_secret_value() for x in (s.zalo_oa_secret_key, s.zalo_app_secret,
+                                                        s.zalo_oa_access_token, s.zalo_oa_refresh_token) if x]
+        self._redact: Redact | None = None
+        self._hide([])
+        self.stopping = threading.Event()
+        self.state = SqliteState(journal_path(s))
+        access = s.zalo_oa_access_token.get_secret_value() if s.zalo_oa_access_token else ""
+        # Without an access token the pair counts as expired, so the first send refreshes it.
+        seed = TokenPair(access, s.zalo_oa_refresh_token.get_secret_value(), None if access else 0.0)
+        self.tokens = Tokens(self.state, s.zalo_oa_oauth_url, s.zalo_oa_app_id, s.zalo_app_secret.get_secret_value(),
+                             seed, on_change=lambda pair: self._hide([pair.access_token, pair.refresh_token]))
+        self.client = Client(s.zalo_oa_api_url, self.tokens, self.stopping)
+        self.conv = Conversation.from_settings(runtime, PLAIN, "zalo_oa", Access(set(s.zalo_oa_admin_ids)))
+        self.conv.files = False  # the OA API hands over no documents to index
+        self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo-oa")
+        self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-oa-admin")
+
+    def _hide(self, tokens: list[str]) -> None:
+        """Redact the secrets and every token pair seen so far from the channel's log records."""
+        old = self._redact
+        self._redact = Redact(self._static + (old.secrets if old else []) + tokens)
+        for name in LOGGERS:
+            if old is not None:
+                logging.getLogger(name).removeFilter(old)
+            logging.getLogger(name).addFilter(self._redact)
+
+    # --- in -------------------------------------------------------------------------
+
+    def dispatch(self, event: dict) -> None:
+        """Hand an event to a worker; the webhook request returns at once."""
+        try:
+            self.workers.submit(self.process, event)
+        except RuntimeError:  # shutting down
+            log.debug("event dropped during shutdown")
+
+    def process(self, event: dict) -> None:
+        """One event, start to finish; nothing it raises may reach the pool unseen."""
+        try:
+            self._process(event)
+        except Exception:
+            log.exception("Zalo OA event failed")
+
+    def _process(self, event: dict) -> None:
+        name = str(event.get("event_name") or "")
+        msg = incoming(event)
+        if msg is None or not (name in (TEXT, FOLLOW) or name.startswith(MEDIA_PREFIX)):
+            log.debug("Zalo OA event %s ignored", name)
+            return
+        try:
+            if name == TEXT:
+                replies = self.conv.handle(msg)
+                if self._is_admin_stats(msg):
+                    replies = replies + [Reply(self.status_line())]
+            elif name == FOLLOW:
+                msg.text = "/start"
+                replies = self.conv.handle(msg)
+            else:
+                replies = self.conv.unreadable(msg)
+        except Exception:
+            log.exception("Zalo OA event failed")
+            replies = [Reply(APOLOGY)]
+        self.deliver(msg.user_id, replies)
+
+    def _is_admin_stats(self, msg: Incoming) -> bool:
+        command = parse_command(msg.text)
+        return command is not None and command.name == "stats" and self.conv.access.is_admin(msg.user_id)
+
+    def status_line(self) -> str:
+        """The token status and the sending counts, for /stats."""
+        c = self.client.counts
+        return (f"{self.tokens.status.line()}\nTin đã gửi: {c['sent']} | người nhận ngoài thời hạn 7 ngày "
+                f"hoặc không nhận được: {c['unreachable']} | lỗi gửi: {c['failed']}")
+
+    # --- out -------------------------------------------------------------------------
+
+    def send(self, user_id: str, text: str) -> bool:
+        """One message; every failure is logged where it is understood, and never raised."""
+        try:
+            self.client.send_text(user_id, text)
+            return True
+        except RefreshFailed:
+            return False  # logged with what to do by the token keeper
+        except (OAError, OATransportError) as exc:
+            if not isinstance(exc, Unreachable):  # the client logged those already
+                log.warning("Zalo OA: reply to %s not sent: %s", user_id, exc)
+            return False
+
+    def deliver(self, user_id: str, replies: list[Reply]) -> None:
+        """The replies in order; after a failed one the rest would read out of context, so they stop."""
+        for reply in replies:
+            if not self.send(user_id, reply.text):
+                return
+            if reply.work is not None:
+                self.jobs.submit(self._work, user_id, reply)
+
+    def _work(self, user_id: str, reply: Reply) -> None:
+        """An admin job; the OA cannot edit the sent message, so progress goes to the debug log."""
+        try:
+            outcome = reply.work(lambda text: log.debug("progress: %s", text))
+        except Exception:
+            log.exception("admin job failed")
+            outcome = [Reply(APOLOGY)]
+        self.deliver(user_id, outcome)
+
+    # --- serving -----------------------------------------------------------------------
+
+    def serve(self, stop: threading.Event) -> None:
+        """Listen for Zalo's webhook until `stop` is set."""
+        s = self.settings
+        try:
+            self.conv.runtime.searcher()  # the model and index now, so the first answer is quick
+        except CadreBotError as exc:
+            log.warning("the index is not usable yet: %s", exc)
+        path = "/" + s.zalo_oa_webhook_path.lstrip("/")
+        verifier = Verifier(s.zalo_oa_signature_id or s.zalo_oa_app_id, s.zalo_oa_secret_key.get_secret_value())
+        server = webhook_server(verifier, self.state, self.dispatch, path, s.zalo_oa_webhook_listen,
+                                s.zalo_oa_webhook_port)
+        threading.Thread(target=server.serve_forever, name="cadrebot-zalo-oa-webhook", daemon=True).start()
+        log.info("Zalo OA webhook listening on %s:%s%s", s.zalo_oa_webhook_listen, server.server_address[1], path)
+        try:
+            stop.wait()
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.workers.shutdown(wait=False, cancel_futures=True)
+        self.jobs.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
+        self.tokens.close()
+        self.conv.close()
+        self.state.close()
+        for name in LOGGERS:
+            logging.getLogger(name).removeFilter(self._redact)
+
+
+def incoming(event: dict) -> Incoming | None:
+    """The sender and text as the core sees them; an OA chat is always one user and the OA."""
+    if str(event.get("event_name")) == FOLLOW:
+        user = (event.get("follower") or {}).get("id")
+    else:
+        user = (event.get("sender") or {}).get("id")
+    if not user:
+        return None
+    message = event.get("message") if isinstance(event.get("message"), dict) else {}
+    text = " ".join(str(message.get("text") or "").split())
+    return Incoming(str(user), str(user), text)
+
+
+def run(runtime: Runtime, settings: Settings, stop: threading.Event | None = None) -> None:
+    """`cadrebot zalo-oa`: serve until SIGINT or SIGTERM, or until `stop` is set when one is given."""
+    previous = {}
+    if stop is None:
+        stop = threading.Event()
+        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    bot = OABot(runtime, settings)
+    try:
+        bot.serve(stop)
+    finally:
+        bot.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def in_background(runtime: Runtime, settings: Settings):
+    """Serve in a thread (beside the other channels); returns the function that stops it."""
+    stop = threading.Event()
+
+    def main() -> None:
+        try:
+            run(runtime, settings, stop)
+        except Exception:
+            log.exception("the Zalo OA channel stopped")
+    thread = threading.Thread(target=main, name="cadrebot-zalo-oa", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(10)
+    return halt
