@@ -34,7 +34,7 @@ from bot.channels.render import PLAIN
 from bot.channels.telegram import Redact
 from bot.channels.zalo_oa_client import Client, OAError, OATransportError, Unreachable
 from bot.channels.zalo_oa_store import SqliteState, TokenPair
-from bot.channels.zalo_oa_tokens import RefreshFailed, Tokens
+from bot.channels.zalo_oa_tokens import RefreshFailed, Tokens, status
 from bot.channels.zalo_oa_webhook import Verifier, webhook_server
 from bot.config import Settings
 from bot.errors import CadreBotError
@@ -131,7 +131,7 @@ class OABot:
     def status_line(self) -> str:
         """The token status and the sending counts, for /stats."""
         c = self.client.counts
-        return (f"{self.tokens.status.line()}\nTin đã gửi: {c['sent']} | người nhận ngoài thời hạn 7 ngày "
+        return (f"{status(self.state).line()}\nTin đã gửi: {c['sent']} | người nhận ngoài thời hạn 7 ngày "
                 f"hoặc không nhận được: {c['unreachable']} | lỗi gửi: {c['failed']}")
 
     # --- out -------------------------------------------------------------------------
@@ -196,6 +196,17 @@ class OABot:
         self.state.close()
         for name in LOGGERS:
             logging.getLogger(name).removeFilter(self._redact)
+
+
+def status_line(settings: Settings) -> str | None:
+    """The OA token status for doctor or another channel's /stats; None when the channel is not set up."""
+    if settings.zalo_oa_missing():
+        return None
+    state = SqliteState(journal_path(settings))
+    try:
+        return status(state).line()
+    finally:
+        state.close()
 
 
 def incoming(event: dict) -> Incoming | None:

@@ -56,6 +56,12 @@ class PairStore(Protocol):
 
     def lock(self) -> ContextManager[None]: ...
 
+    def note_failure(self, why: str) -> None:
+        """Remember a failed refresh (cleared by the next save_pair), for doctor and /stats elsewhere."""
+        ...
+
+    def failure(self) -> str | None: ...
+
 
 class SeenStore(Protocol):
     def seen(self, msg_id: str) -> bool:
@@ -70,7 +76,8 @@ SCHEMA = """
         refresh_token TEXT NOT NULL,
         expires_at REAL,
         seed TEXT NOT NULL,
-        saved_at REAL NOT NULL
+        saved_at REAL NOT NULL,
+        failure TEXT
     );
     CREATE TABLE IF NOT EXISTS zalo_oa_lock (
         id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -111,8 +118,17 @@ class SqliteState:
                 "INSERT INTO zalo_oa_tokens (id, access_token, refresh_token, expires_at, seed, saved_at) "
                 "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET access_token = excluded.access_token, "
                 "refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, "
-                "seed = excluded.seed, saved_at = excluded.saved_at",
+                "seed = excluded.seed, saved_at = excluded.saved_at, failure = NULL",
                 (pair.access_token, pair.refresh_token, pair.expires_at, pair.seed, time.time()))
+
+    def note_failure(self, why: str) -> None:
+        with self._use:
+            self._db.execute("UPDATE zalo_oa_tokens SET failure = ? WHERE id = 1", (why,))
+
+    def failure(self) -> str | None:
+        with self._use:
+            row = self._db.execute("SELECT failure FROM zalo_oa_tokens WHERE id = 1").fetchone()
+        return row[0] if row else None
 
     @contextlib.contextmanager
     def lock(self):

@@ -53,20 +53,30 @@ def fingerprint(refresh_token: str) -> str:
 
 @dataclass
 class Status:
-    """What an admin sees: whether the pair works, when it expires, the last failure."""
+    """What an admin sees: whether there is a pair, when it expires, the last failed refresh."""
 
-    ok: bool = True
-    expires_at: float | None = None
-    refreshed_at: float | None = None
-    failure: str = ""
+    stored: bool
+    expires_at: float | None
+    failure: str | None
 
     def line(self) -> str:
         """One Vietnamese line for /stats and doctor."""
-        if not self.ok:
-            return f"Zalo OA: ❌ không làm mới được token ({self.failure}). Cần cấp lại cặp token (README)."
-        expires = (time.strftime("%d/%m/%Y %H:%M", time.localtime(self.expires_at))
-                   if self.expires_at else "chưa rõ")
-        return f"Zalo OA: token hợp lệ, hết hạn {expires}."
+        if not self.stored:
+            return "Zalo OA: chưa có token (đặt ZALO_OA_ACCESS_TOKEN, ZALO_OA_REFRESH_TOKEN)."
+        if self.failure:
+            return (f"Zalo OA: ❌ không làm mới được token ({self.failure}). "
+                    "Cần cấp lại cặp token (README, mục Zalo Official Account).")
+        if self.expires_at is None:
+            return "Zalo OA: có token, chưa rõ hạn (sẽ làm mới khi Zalo báo hết hạn)."
+        expires = time.strftime("%d/%m/%Y %H:%M", time.localtime(self.expires_at))
+        state = "hợp lệ" if self.expires_at > time.time() else "đã hết hạn, sẽ làm mới khi gửi tin"
+        return f"Zalo OA: token {state}, hạn {expires}."
+
+
+def status(store: PairStore) -> Status:
+    """The token status as stored: what any worker, or doctor, can tell without calling Zalo."""
+    pair = store.load_pair()
+    return Status(pair is not None, pair.expires_at if pair else None, store.failure() if pair else None)
 
 
 class Tokens:
@@ -82,7 +92,6 @@ class Tokens:
         self._http = http or httpx.Client(timeout=TIMEOUT)
         self._on_change = on_change or (lambda pair: None)
         self._local = threading.Lock()
-        self.status = Status()
         self._pair = self._adopt(seed)
 
     def _adopt(self, seed: TokenPair | None) -> TokenPair | None:
@@ -98,7 +107,6 @@ class Tokens:
                     stored = seed
         if stored is not None:
             self._on_change(stored)
-            self.status.expires_at = stored.expires_at
         return stored
 
     def access_token(self) -> str:
@@ -160,12 +168,14 @@ class Tokens:
             expires_at = None
         pair = TokenPair(str(body["access_token"]), str(body["refresh_token"]), expires_at, current.seed)
         self.store.save_pair(pair)  # before anyone uses it: the old refresh token is dead now
-        self.status = Status(True, expires_at, time.time())
         log.info("Zalo OA: token pair refreshed and saved")
         return pair
 
     def _failed(self, why: str) -> None:
-        self.status = Status(False, self.status.expires_at, self.status.refreshed_at, why)
+        try:
+            self.store.note_failure(why)
+        except Exception:  # the log line below matters more
+            log.exception("Zalo OA: cannot record the failed refresh")
         log.error("Zalo OA: token refresh failed (%s). Replies cannot be sent until a new pair is set: "
                   "get one in the Zalo developer console and put it in ZALO_OA_ACCESS_TOKEN and "
                   "ZALO_OA_REFRESH_TOKEN, then restart.", why)
