@@ -209,6 +209,33 @@ def stats(documents: Docs = None, index: Idx = None) -> None:
         typer.echo(f"  • {m.label} — {m.title[:70]}" + (f" [{', '.join(flags)}]" if flags else ""))
 
 
+@app.command()
+def unanswered(as_json: Annotated[bool, typer.Option("--json")] = False,
+               limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 20,
+               index: Idx = None) -> None:
+    """Các câu hỏi kho văn bản chưa trả lời được, hỏi nhiều nhất trước (từ cơ sở dữ liệu đang cấu hình)."""
+    from bot.db import open_database
+
+    settings = Settings(**({"index_dir": index} if index else {}))
+    try:
+        db = open_database(settings)
+        try:
+            rows = db.journal.unanswered(limit)
+        finally:
+            db.close()
+    except CadreBotError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps([{"text": r.text, "count": r.count, "last_asked": r.last_asked} for r in rows],
+                              ensure_ascii=False, indent=1))
+    elif not rows:
+        typer.echo("Chưa có câu hỏi nào mà kho văn bản không trả lời được.")
+    else:
+        typer.echo(f"Các câu hỏi chưa trả lời được ({db.label}):")
+        for i, r in enumerate(rows, 1):
+            typer.echo(f"{i}. ({r.count} lần, gần nhất {r.last_asked} UTC) {r.text}")
+
+
 def _open_index(rt: Runtime):
     from bot.index import Index
 

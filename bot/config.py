@@ -78,6 +78,9 @@ class Settings(BaseSettings):
 
     # Conversation (every channel): question log, per-user rate limit, admin uploads
     journal_path: Path | None = None  # default: <index_dir>/journal.sqlite (survives re-indexing)
+    # Shared state of several workers (journal, de-duplication, rate limits, chat state, OA tokens):
+    # postgresql://user:password@host:5432/dbname. Unset: the SQLite file above (one process).
+    database_url: SecretStr | None = None
     rate_limit_messages: int = Field(10, ge=1)
     rate_limit_seconds: float = Field(60.0, gt=0)
     upload_max_mb: float = Field(20.0, gt=0)

@@ -35,3 +35,15 @@ class BadQuery(CadreBotError):
 
 class IndexBusy(CadreBotError):
     """Another process is already re-indexing."""
+
+
+class DatabaseError(CadreBotError):
+    """The shared-state database (journal, tokens...) cannot be used."""
+
+
+class DatabaseMisconfigured(DatabaseError):
+    """DATABASE_URL is malformed, or its driver is not installed."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database does not answer (down, unreachable, wrong password, locked)."""

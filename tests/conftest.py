@@ -110,3 +110,31 @@ class Bots:
     def stop_all(self) -> None:
         for bot in self.running:
             bot.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole session (tests/pgserver.py), stopped at the end.
+
+    Missing PostgreSQL fails the tests that need it, with what to install; a developer
+    without it may skip them explicitly with CADREBOT_SKIP_POSTGRES=1 (never in CI).
+    """
+    from pgserver import INSTALL, PostgresServer, find_bin
+
+    bin_dir = find_bin()
+    if bin_dir is None:
+        if os.environ.get("CADREBOT_SKIP_POSTGRES") == "1" and os.environ.get("CI", "").lower() != "true":
+            pytest.skip("PostgreSQL not installed and CADREBOT_SKIP_POSTGRES=1")
+        pytest.fail(f"PostgreSQL server binaries (initdb, pg_ctl) not found. {INSTALL}; "
+                    "or, outside CI, set CADREBOT_SKIP_POSTGRES=1 to skip these tests.", pytrace=False)
+    server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> str:
+    """The same behavioural test on both backends: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.sqlite'}"
+    return request.getfixturevalue("postgres").new_database()
