@@ -4,8 +4,9 @@ This is how state bodies reach people on Zalo (verified OAs), as opposed to the
 Bot Platform bot of `zalo.py`, which belongs to one person's account. The pieces
 each have a file: `zalo_oa_webhook` (signature, 200 at once, redeliveries),
 `zalo_oa_client` (sending, the API's error codes), `zalo_oa_tokens` (the
-rotating OAuth pair), `zalo_oa_store` (what outlives the process). This file
-only maps events to the conversation core and sends its replies:
+rotating OAuth pair). What must outlive the process or be shared by workers
+(the pair, the answered message ids, the sending counts) lives in `bot.db`.
+This file only maps events to the conversation core and sends its replies:
 
     user_send_text                       the question (commands typed as on the Zalo bot)
     user_send_image/_file/_sticker/...   the "text only" notice
@@ -16,7 +17,8 @@ only maps events to the conversation core and sends its replies:
 Replies are plain text under 2,000 characters (`render.PLAIN`); the OA has no
 typing indicator and cannot edit a sent message. A reply the user cannot
 receive (the 7-day window) is logged and counted by the client and dropped.
-/stats, for an OA admin, ends with the token status and those counts.
+/stats, for an OA admin, ends with the token status and this month's counts;
+`status_lines(settings)` gives the same to doctor and the other channels.
 """
 
 from __future__ import annotations
@@ -24,19 +26,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from bot.channels.core import Conversation, parse_command
 from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
 from bot.channels.render import PLAIN
 from bot.channels.telegram import Redact
-from bot.channels.zalo_oa_client import Client, OAError, OATransportError, Unreachable
-from bot.channels.zalo_oa_store import SqliteState, TokenPair
-from bot.channels.zalo_oa_tokens import RefreshFailed, Tokens, status
+from bot.channels.zalo_oa_client import Client, Unreachable
+from bot.channels.zalo_oa_tokens import NAME, RefreshFailed, Tokens, status_line
 from bot.channels.zalo_oa_webhook import Verifier, webhook_server
 from bot.config import Settings
+from bot.db import Database, TokenPair, open_database
 from bot.errors import CadreBotError
 from bot.runtime import Runtime
 
@@ -45,12 +47,22 @@ log = logging.getLogger(__name__)
 APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
 TEXT, FOLLOW, MEDIA_PREFIX = "user_send_text", "follow", "user_send_"
 LOGGERS = [__name__, "bot.channels.zalo_oa_client", "bot.channels.zalo_oa_tokens",
-           "bot.channels.zalo_oa_webhook", "httpx", "httpcore"]
+           "bot.channels.zalo_oa_webhook", "bot.db.tokens", "httpx", "httpcore"]
 
 
-def journal_path(settings: Settings) -> Path:
-    """The journal database, where the OA's token pair and answered message ids are kept."""
-    return Path(settings.journal_path) if settings.journal_path else Path(settings.index_dir) / "journal.sqlite"
+OUTCOMES = ("sent", "unreachable", "failed")
+
+
+def _month() -> str:
+    return time.strftime("%Y-%m", time.gmtime())
+
+
+def status_lines(db: Database) -> list[str]:
+    """The token state and this month's sending counts, as stored: for /stats and doctor."""
+    counts = {outcome: db.counters.get(f"{NAME} {outcome}", _month()) for outcome in OUTCOMES}
+    return [status_line(db.tokens.status(NAME)),
+            f"Tin Zalo OA tháng này: đã gửi {counts['sent']} | người nhận ngoài thời hạn 7 ngày hoặc "
+            f"không nhận được: {counts['unreachable']} | lỗi gửi: {counts['failed']}"]
 
 
 class OABot:
@@ -66,13 +78,15 @@ class OABot:
         self._redact: Redact | None = None
         self._hide([])
         self.stopping = threading.Event()
-        self.state = SqliteState(journal_path(s))
+        self.db = open_database(s)
         access = s.zalo_oa_access_token.get_secret_value() if s.zalo_oa_access_token else ""
-        # Without an access token the pair counts as expired, so the first send refreshes it.
-        seed = TokenPair(access, s.zalo_oa_refresh_token.get_secret_value(), None if access else 0.0)
-        self.tokens = Tokens(self.state, s.zalo_oa_oauth_url, s.zalo_oa_app_id, s.zalo_app_secret.get_secret_value(),
-                             seed, on_change=lambda pair: self._hide([pair.access_token, pair.refresh_token]))
-        self.client = Client(s.zalo_oa_api_url, self.tokens, self.stopping)
+        # Expiry unknown (0): the first send refreshes it, proving the refresh token and learning the expiry.
+        seed = TokenPair(access, s.zalo_oa_refresh_token.get_secret_value(), 0.0)
+        self.tokens = Tokens(self.db.tokens, s.zalo_oa_oauth_url, s.zalo_oa_app_id,
+                             s.zalo_app_secret.get_secret_value(), seed,
+                             on_change=lambda pair: self._hide([pair.access_token, pair.refresh_token]))
+        self.client = Client(s.zalo_oa_api_url, self.tokens, self.stopping,
+                             count=lambda outcome: self.db.counters.add(f"{NAME} {outcome}", _month()))
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo_oa", Access(set(s.zalo_oa_admin_ids)))
         self.conv.files = False  # the OA API hands over no documents to index
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo-oa")
@@ -81,7 +95,10 @@ class OABot:
     def _hide(self, tokens: list[str]) -> None:
         """Redact the secrets and every token pair seen so far from the channel's log records."""
         old = self._redact
-        self._redact = Redact(self._static + (old.secrets if old else []) + tokens)
+        known = old.secrets if old else self._static
+        if old is not None and all(t in known for t in tokens):
+            return
+        self._redact = Redact(list(dict.fromkeys(known + tokens)))
         for name in LOGGERS:
             if old is not None:
                 logging.getLogger(name).removeFilter(old)
@@ -113,7 +130,7 @@ class OABot:
             if name == TEXT:
                 replies = self.conv.handle(msg)
                 if self._is_admin_stats(msg):
-                    replies = replies + [Reply(self.status_line())]
+                    replies = replies + self.conv.say_lines(status_lines(self.db))
             elif name == FOLLOW:
                 msg.text = "/start"
                 replies = self.conv.handle(msg)
@@ -128,12 +145,6 @@ class OABot:
         command = parse_command(msg.text)
         return command is not None and command.name == "stats" and self.conv.access.is_admin(msg.user_id)
 
-    def status_line(self) -> str:
-        """The token status and the sending counts, for /stats."""
-        c = self.client.counts
-        return (f"{status(self.state).line()}\nTin đã gửi: {c['sent']} | người nhận ngoài thời hạn 7 ngày "
-                f"hoặc không nhận được: {c['unreachable']} | lỗi gửi: {c['failed']}")
-
     # --- out -------------------------------------------------------------------------
 
     def send(self, user_id: str, text: str) -> bool:
@@ -141,11 +152,10 @@ class OABot:
         try:
             self.client.send_text(user_id, text)
             return True
-        except RefreshFailed:
-            return False  # logged with what to do by the token keeper
-        except (OAError, OATransportError) as exc:
-            if not isinstance(exc, Unreachable):  # the client logged those already
-                log.warning("Zalo OA: reply to %s not sent: %s", user_id, exc)
+        except (RefreshFailed, Unreachable):
+            return False  # logged where it was understood, with what to do
+        except CadreBotError as exc:  # the API's other errors, transport, the database
+            log.warning("Zalo OA: reply to %s not sent: %s", user_id, exc)
             return False
 
     def deliver(self, user_id: str, replies: list[Reply]) -> None:
@@ -176,8 +186,8 @@ class OABot:
             log.warning("the index is not usable yet: %s", exc)
         path = "/" + s.zalo_oa_webhook_path.lstrip("/")
         verifier = Verifier(s.zalo_oa_signature_id or s.zalo_oa_app_id, s.zalo_oa_secret_key.get_secret_value())
-        server = webhook_server(verifier, self.state, self.dispatch, path, s.zalo_oa_webhook_listen,
-                                s.zalo_oa_webhook_port)
+        server = webhook_server(verifier, lambda key: self.db.seen.first_time(NAME, key), self.dispatch, path,
+                                s.zalo_oa_webhook_listen, s.zalo_oa_webhook_port)
         threading.Thread(target=server.serve_forever, name="cadrebot-zalo-oa-webhook", daemon=True).start()
         log.info("Zalo OA webhook listening on %s:%s%s", s.zalo_oa_webhook_listen, server.server_address[1], path)
         try:
@@ -193,20 +203,26 @@ class OABot:
         self.client.close()
         self.tokens.close()
         self.conv.close()
-        self.state.close()
+        self.db.close()
         for name in LOGGERS:
             logging.getLogger(name).removeFilter(self._redact)
 
 
-def status_line(settings: Settings) -> str | None:
-    """The OA token status for doctor or another channel's /stats; None when the channel is not set up."""
-    if settings.zalo_oa_missing():
-        return None
-    state = SqliteState(journal_path(settings))
+def settings_status(settings: Settings) -> list[str]:
+    """For doctor: what is missing, or the stored token state and counts (never a token value)."""
+    missing = settings.zalo_oa_missing()
+    if missing:
+        return [f"Zalo OA: chưa cấu hình (thiếu {', '.join(missing)})."]
     try:
-        return status(state).line()
+        db = open_database(settings)
+    except CadreBotError as exc:
+        return [f"Zalo OA: không đọc được trạng thái token: {exc}"]
+    try:
+        return status_lines(db)
+    except CadreBotError as exc:
+        return [f"Zalo OA: không đọc được trạng thái token: {exc}"]
     finally:
-        state.close()
+        db.close()
 
 
 def incoming(event: dict) -> Incoming | None:

@@ -14,6 +14,8 @@ whatever happened; the outcome is the body's `error` field:
                                        7 days, blocked the OA, ...): log, count, give up
     anything else                      an OAError
 
+A failed token refresh is the token keeper's RefreshFailed, raised as it is.
+
 A transport failure (no connection, timeout, HTTP 5xx) is an OATransportError and is retried with the same doubling back-off as the Bot
 Platform's rate-limited sends. Domain errors and transport errors are separate
 classes because only the latter say nothing about the message itself.
@@ -23,11 +25,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
+from typing import Callable
 
 import httpx
 
-from bot.channels.zalo_oa_tokens import Tokens
+from bot.channels.zalo_oa_tokens import RefreshFailed, Tokens
 from bot.errors import CadreBotError
 
 log = logging.getLogger(__name__)
@@ -61,18 +63,24 @@ class Client:
     """`send_text(user_id, text)` returns the API's `data` or raises one of the errors above."""
 
     def __init__(self, api_url: str, tokens: Tokens, stopping: threading.Event | None = None,
-                 timeout: float = TIMEOUT):
+                 count: Callable[[str], object] = lambda outcome: None, timeout: float = TIMEOUT):
         self.tokens = tokens
         self.url = f"{api_url.rstrip('/')}/v3.0/oa/message/cs"
         self.stopping = stopping or threading.Event()  # ends a back-off wait when the bot stops
-        self.counts: Counter[str] = Counter()  # sent, unreachable, failed: for /stats
-        self._counts_lock = threading.Lock()
+        self._count = count  # called with "sent", "unreachable" or "failed", once per message
         self._http = httpx.Client(timeout=timeout)
 
     def send_text(self, user_id: str, text: str) -> dict:
         if not text.strip() or len(text) > LIMIT:
             raise ValueError(f"a Zalo OA text message holds 1 to {LIMIT} characters, not {len(text)}")
-        payload = {"recipient": {"user_id": user_id}, "message": {"text": text}}
+        try:
+            return self._send({"recipient": {"user_id": user_id}, "message": {"text": text}})
+        except RefreshFailed:  # logged where it happened, with what to do
+            self._count("failed")
+            raise
+
+    def _send(self, payload: dict) -> dict:
+        user_id = payload["recipient"]["user_id"]
         refreshed = False
         for attempt in range(ATTEMPTS):
             last = attempt == ATTEMPTS - 1
@@ -127,10 +135,6 @@ class Client:
         delay = min(BACKOFF_FIRST * 2 ** attempt, BACKOFF_MAX)
         log.info("Zalo OA: %s; retrying in %.1f s", why, delay)
         return not self.stopping.wait(delay)
-
-    def _count(self, what: str) -> None:
-        with self._counts_lock:
-            self.counts[what] += 1
 
     def close(self) -> None:
         self._http.close()

@@ -28,7 +28,6 @@ import logging
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from bot.channels.zalo_oa_store import SeenStore
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +88,10 @@ def message_id(event: dict) -> str | None:
     return f"{event.get('event_name')}:{msg_id}" if msg_id else None
 
 
-def webhook_server(verifier: Verifier, seen: SeenStore, dispatch: Callable[[dict], None],
+def webhook_server(verifier: Verifier, first_time: Callable[[str], bool], dispatch: Callable[[dict], None],
                    path: str, host: str, port: int) -> ThreadingHTTPServer:
-    """The server (not started): POST `path` with a good signature -> 200 and `dispatch(event)` once."""
+    """The server (not started): POST `path` with a good signature -> 200, then `dispatch(event)`
+    if `first_time(message_id(event))` (the shared store's de-duplication) says it is new."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):  # the platform's calls are not worth a line each
@@ -128,12 +128,9 @@ def webhook_server(verifier: Verifier, seen: SeenStore, dispatch: Callable[[dict
             self._answer(200)  # first: the work happens after Zalo has its answer
             self.wfile.flush()
             key = message_id(event)
-            try:
-                if key is not None and seen.seen(key):
-                    log.debug("redelivery of %s ignored", key)
-                    return
-            except Exception:  # the store is down: answering twice beats never answering
-                log.exception("Zalo OA: cannot record message %s as seen", key)
+            if key is not None and not first_time(key):
+                log.debug("redelivery of %s ignored", key)
+                return
             dispatch(event)
 
     server = ThreadingHTTPServer((host, port), Handler)
