@@ -239,7 +239,11 @@ def test_events_echoes_are_ignored_media_gets_the_notice_and_a_follow_is_greeted
     assert api.calls[start:] == []  # not even the bot's own echo gets an answer
     assert bot.ask(USER, None, name="user_send_image") == [TEXT_ONLY]
     assert bot.ask(OTHER, None, name="user_send_sticker") == [TEXT_ONLY]
-    [greeting] = bot.ask(OTHER, None, name="follow")
+    follow = api.event(OTHER, name="follow")
+    start = api.mark()
+    assert api.deliver(bot.url, follow).status_code == 200
+    assert api.deliver(bot.url, follow).status_code == 200  # redelivered: no message id, same who and when
+    [greeting] = api.replies(OTHER, start, settle=1.5)
     assert greeting.startswith("Xin chào anh/chị!") and "Kho hiện có" in greeting
 
 

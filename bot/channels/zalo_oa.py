@@ -11,8 +11,8 @@ This file only maps events to the conversation core and sends its replies:
     user_send_text                       the question (commands typed as on the Zalo bot)
     user_send_image/_file/_sticker/...   the "text only" notice
     follow                               the /start greeting
-    oa_send_* (echoes, ours included),
-    user_received_message, user_seen_message, unfollow, anything else: ignored
+    oa_send_* (echoes, ours included), user_received_message, user_seen_message,
+    unfollow, group events, anything else: ignored
 
 Replies are plain text under 2,000 characters (`render.PLAIN`); the OA has no
 typing indicator and cannot edit a sent message. A reply the user cannot
@@ -123,7 +123,8 @@ class OABot:
     def _process(self, event: dict) -> None:
         name = str(event.get("event_name") or "")
         msg = incoming(event)
-        if msg is None or not (name in (TEXT, FOLLOW) or name.startswith(MEDIA_PREFIX)):
+        wanted = name in (TEXT, FOLLOW) or (name.startswith(MEDIA_PREFIX) and "group" not in name)
+        if msg is None or not wanted:  # group chats (GMF) are not served: one user and the OA only
             log.debug("Zalo OA event %s ignored", name)
             return
         try:

@@ -81,6 +81,7 @@ class Tokens:
         self._http = httpx.Client(timeout=TIMEOUT)
         self._on_change = on_change or (lambda pair: None)
         self._local = threading.Lock()  # this process' threads queue here, not in the database
+        self._known = ""  # the access token on_change last heard of
         self._adopt(seed)
 
     def _adopt(self, seed: TokenPair) -> None:
@@ -90,7 +91,12 @@ class Tokens:
             if status and (status.failure or "").startswith(RefreshRefused.__name__):
                 stored = self.store.rotate(self.name, lambda dead: seed, stale=stored.access_token)
                 log.warning("Zalo OA: Zalo had refused the stored token pair; using the new one from the settings")
-        self._on_change(stored)
+        self._changed(stored)
+
+    def _changed(self, pair: TokenPair) -> None:
+        if pair.access_token != self._known:
+            self._known = pair.access_token
+            self._on_change(pair)
 
     def access_token(self) -> str:
         """A token to send with; refreshed first when it is about to expire."""
@@ -99,6 +105,7 @@ class Tokens:
             raise RefreshFailed("chưa có token Zalo OA (ZALO_OA_ACCESS_TOKEN / ZALO_OA_REFRESH_TOKEN)")
         if pair.expires_at - time.time() < AHEAD_SECONDS:
             pair = self._rotate(None)
+        self._changed(pair)  # maybe rotated by another worker
         return pair.access_token
 
     def refresh(self, stale: str) -> str:
@@ -111,7 +118,7 @@ class Tokens:
     def _rotate(self, stale: str | None) -> TokenPair:
         with self._local:
             pair = self.store.rotate(self.name, self._call, stale=stale, ahead=AHEAD_SECONDS)
-        self._on_change(pair)
+        self._changed(pair)
         return pair
 
     def _call(self, stored: TokenPair) -> TokenPair:

@@ -82,10 +82,15 @@ class Verifier:
 
 
 def message_id(event: dict) -> str | None:
-    """The key a redelivery shares with the first delivery: the event name and message.msg_id."""
+    """The key a redelivery shares with the first delivery: the event name and message.msg_id,
+    or, for events without a message (follow), who and when."""
     message = event.get("message")
     msg_id = message.get("msg_id") if isinstance(message, dict) else None
-    return f"{event.get('event_name')}:{msg_id}" if msg_id else None
+    if msg_id:
+        return f"{event.get('event_name')}:{msg_id}"
+    who = (event.get("follower") or event.get("sender") or {}).get("id")
+    when = event.get("timestamp")
+    return f"{event.get('event_name')}:{who}:{when}" if who and when else None
 
 
 def webhook_server(verifier: Verifier, first_time: Callable[[str], bool], dispatch: Callable[[dict], None],
