@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -25,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import Bots
+from zaloapi import ZaloAPI
 from zalooaapi import APP_ID, APP_SECRET, OA_ID, OA_SECRET_KEY, REFRESH, SEND, ZaloOAAPI, sign
 
 from bot.channels import zalo_oa, zalo_oa_client
@@ -402,3 +404,35 @@ def test_cadrebot_zalo_oa_serves_until_sigterm(api, shipped_index, tmp_path, set
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_cadrebot_run_serves_the_oa_beside_the_zalo_bot(api, shipped_index, tmp_path, settings_for):
+    docs, index = tmp_path / "documents", tmp_path / "index"
+    shutil.copytree(shipped_index.documents_dir, docs)
+    shutil.copytree(shipped_index.index_dir, index)
+    zalo_bot = ZaloAPI().start()
+    values = settings_for()
+    env = {**os.environ, "DOCUMENTS_DIR": str(docs), "INDEX_DIR": str(index),
+           "JOURNAL_PATH": str(tmp_path / "journal.sqlite"), "ZALO_BOT_TOKEN": zalo_bot.token,
+           "ZALO_API_URL": zalo_bot.url,
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           **{k.upper(): ",".join(v) if isinstance(v, list) else str(v) for k, v in values.items()}}
+    url = f"http://127.0.0.1:{values['zalo_oa_webhook_port']}/zalo-oa"
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for(url)
+        zalo_bot.wait(lambda: zalo_bot.called("getUpdates"), 120)
+        start, bot_start = api.mark(), zalo_bot.mark()
+        assert api.deliver(url, api.event(USER, ND73)).status_code == 200
+        zalo_bot.say("u-1001", ND73)
+        assert CITED in api.replies(USER, start)[0]
+        assert "Điều 11 Nghị định 73/2023/NĐ-CP" in zalo_bot.replies("u-1001", bot_start)[0]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err.decode()
+        assert "Kênh Zalo OA đang chạy" in err.decode() and "Bot Zalo đang chạy" in err.decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        zalo_bot.stop()
