@@ -16,9 +16,11 @@ whatever happened; the outcome is the body's `error` field:
 
 A failed token refresh is the token keeper's RefreshFailed, raised as it is.
 
-A transport failure (no connection, timeout, HTTP 5xx) is an OATransportError and is retried with the same doubling back-off as the Bot
-Platform's rate-limited sends. Domain errors and transport errors are separate
-classes because only the latter say nothing about the message itself.
+A transport failure (no connection, timeout, HTTP 5xx) is an OATransportError
+and is retried with the same doubling back-off as the Bot Platform's
+rate-limited sends. Domain errors and transport errors are separate classes
+because only the latter say nothing about the message itself (a timeout after
+the request went out may mean it was delivered: a retry can then repeat it).
 """
 
 from __future__ import annotations
