@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from botapi import BotAPI  # noqa: E402
 from timing import percentile, questions  # noqa: E402
 
-from bot.answer import NOT_FOUND  # noqa: E402
+from bot.channels.render import NOT_FOUND  # noqa: E402
 
 FIRST_USER = 500_001  # simulated user ids (private chats: chat id = user id)
 

@@ -2,8 +2,8 @@
 
 Nothing here writes new text about the law. The answer quotes the best
 clauses of the best passage, names exactly where they stand ("Khoản 1 Điều 11
-Nghị định 73/2023/NĐ-CP"), warns when the source is an excerpt or no longer in
-force, and lists a few further sources. When the passages do not cover the
+Nghị định 73/2023/NĐ-CP"), flags when the source is an excerpt, read by OCR,
+or no longer in force (the renderer words the warnings), and lists a few further sources. When the passages do not cover the
 question, it says so instead of quoting something unrelated.
 """
 
@@ -29,15 +29,16 @@ _UNIT = re.compile(r"(?m)^(?=\d+[a-zđ]?\.\s)")
 MAX_QUOTES = 3
 MORE_SOURCES = 3
 
-WRITTEN_NOTE = "(Tóm tắt tự động từ các văn bản trên; vui lòng đối chiếu nguyên văn khi áp dụng.)"
-NOT_FOUND = ("Xin lỗi, các văn bản trong kho chưa có nội dung trả lời câu hỏi này. "
-             "Anh/chị có thể diễn đạt lại, hoặc nêu rõ tên văn bản, số điều "
-             "(ví dụ: \"Điều 11 Nghị định 73\").")
 
 
 @dataclass
 class Quote:
-    """A verbatim passage and exactly where it stands."""
+    """A verbatim passage, exactly where it stands, and what a citation of it must say.
+
+    The flags are data; the wording ("bản trích", "hết hiệu lực từ …") is the
+    renderer's (bot/channels/render.py). They come from the document's metadata
+    (sidecar, loader) and the chunk; each is off when unknown.
+    """
 
     citation: str
     text: str
@@ -45,7 +46,19 @@ class Quote:
     number: str | None
     article: str | None
     clause: str | None
-    notes: list[str] = field(default_factory=list)
+    heading: str = ""  # the article's heading line: "Điều 11. Biện pháp bảo vệ cán bộ"
+    excerpt: bool = False  # the stored text is an excerpt, not the full document
+    ocr: bool = False  # the text was read from a scan by OCR
+    valid_until: str | None = None  # ISO date from which the document no longer applies
+    expired: bool = False  # valid_until has passed (as of the answer's day)
+    replaced_by: list[str] = field(default_factory=list)  # numbers of the replacing documents
+    successor: str | None = None  # the matching article of the replacing text, when known
+    status: str = ""  # the sidecar's free-text status ("Đã sửa đổi bởi …")
+
+    @property
+    def warned(self) -> bool:
+        """Does a citation of this quote carry a warning?"""
+        return bool(self.excerpt or self.ocr or self.expired or self.replaced_by or self.status)
 
 
 @dataclass
@@ -65,9 +78,9 @@ class Answer:
                  "citation": q.citation} for q in self.quotes + self.more]
 
     def to_dict(self) -> dict:
-        return {"question": self.question, "found": self.found, "answer": render_text(self),
-                "citations": self.citations(), "quotes": [asdict(q) for q in self.quotes],
-                "written": self.written, "references": [asdict(q) for q in self.references]}
+        return {"question": self.question, "found": self.found, "citations": self.citations(),
+                "quotes": [asdict(q) for q in self.quotes], "written": self.written,
+                "references": [asdict(q) for q in self.references]}
 
 
 def _topic(text: str) -> set[str]:
@@ -96,17 +109,31 @@ def citation(p: Passage, clause: str | None = None) -> str:
     return label
 
 
-def notes(p: Passage, today: date | None = None) -> list[str]:
-    """The warnings a citation of this document must carry."""
-    out = []
-    if not p.meta.complete:
-        out.append("Bản trong kho là bản trích, không đầy đủ toàn văn.")
-    if p.meta.expired(today):
-        until = date.fromisoformat(p.meta.valid_until).strftime("%d/%m/%Y")
-        out.append(f"Văn bản này không còn hiệu lực (từ {until}); cần đối chiếu văn bản thay thế.")
-    if p.meta.status:
-        out.append(f"Tình trạng: {p.meta.status}")
-    return out
+def _listed(value) -> list[str]:
+    if not value:
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def _field(p: Passage, name: str):
+    """A flag from the chunk, else the document's metadata (attribute or sidecar extra)."""
+    value = getattr(p, name, None)
+    if value is None:
+        value = getattr(p.meta, name, None)
+    if value is None:
+        value = p.meta.extra.get(name)
+    return value
+
+
+def quote_of(p: Passage, text: str | None = None, clause: str | None = None,
+             today: date | None = None) -> Quote:
+    """A passage (or `text` cut from it) as a cited quote with every flag it must carry."""
+    heading = p.heading.split(" › ")[-1] if p.heading else ""
+    return Quote(citation(p, clause), p.text if text is None else text, p.source, p.meta.number,
+                 p.article, clause, heading=heading if p.article else "", excerpt=not p.meta.complete,
+                 ocr=bool(_field(p, "ocr")), valid_until=p.meta.valid_until, expired=p.meta.expired(today),
+                 replaced_by=_listed(_field(p, "replaced_by")), successor=_field(p, "successor") or None,
+                 status=p.meta.status or "")
 
 
 def covers(p: Passage, question: str) -> bool:
@@ -161,10 +188,6 @@ def best_clauses(p: Passage, question: str, clause: str | None = None) -> list[t
     return [units[i] for i in sorted(keep) if scores[i] >= 0.6 * best]
 
 
-def _quote(p: Passage, clause: str | None, text: str, today: date | None) -> Quote:
-    return Quote(citation(p, clause), text, p.source, p.meta.number, p.article, clause, notes(p, today))
-
-
 def build_answer(result: SearchResult, today: date | None = None) -> Answer:
     """Turn search hits into the reply every channel sends."""
     question = result.query.text
@@ -183,7 +206,7 @@ def build_answer(result: SearchResult, today: date | None = None) -> Answer:
     answer.found = True
     clause = result.query.clause if named else None
     for number, text in best_clauses(top, question, clause):
-        answer.quotes.append(_quote(top, number, text, today))
+        answer.quotes.append(quote_of(top, text, number, today))
     def key(p: Passage) -> tuple:
         return (p.document_id, p.article or (None if p.meta.type == NEWS else p.heading))
 
@@ -192,45 +215,5 @@ def build_answer(result: SearchResult, today: date | None = None) -> Answer:
         if key(p) in seen or len(answer.more) >= MORE_SOURCES:
             continue
         seen.add(key(p))
-        answer.more.append(_quote(p, None, p.text, today))
+        answer.more.append(quote_of(p, today=today))
     return answer
-
-
-def render_text(answer: Answer) -> str:
-    """Plain-text reply (terminal, Zalo)."""
-    lines = list(answer.notices)
-    if not answer.found:
-        lines.append(NOT_FOUND)
-        return "\n".join(lines)
-    if answer.written:
-        return "\n".join(lines + _written(answer))
-    first = answer.quotes[0]
-    heading = f"Theo {first.citation}:" if len(answer.quotes) == 1 else "Trích dẫn:"
-    lines.append(heading)
-    for q in answer.quotes:
-        if len(answer.quotes) > 1:
-            lines.append(f"• {q.citation}:")
-        lines.append(f"«{q.text}»")
-    for note in first.notes:
-        lines.append(f"⚠️ {note}")
-    if answer.more:
-        lines.append("")
-        lines.append("Nguồn khác:")
-        for q in answer.more:
-            lines.append(f"• {q.citation}{_flags(q)}")
-    return "\n".join(lines)
-
-
-def _flags(q: Quote) -> str:
-    extra = " (bản trích)" if any("bản trích" in n for n in q.notes) else ""
-    expired = " (hết hiệu lực)" if any("không còn hiệu lực" in n for n in q.notes) else ""
-    return f"{extra}{expired}"
-
-
-def _written(answer: Answer) -> list[str]:
-    """A written answer, then what each [k] refers to, then the warnings that apply."""
-    lines = [answer.written, "", "Nguồn:"]
-    lines += [f"[{i}] {q.citation}{_flags(q)}" for i, q in enumerate(answer.references, 1)]
-    expired = dict.fromkeys(n for q in answer.references for n in q.notes if "không còn hiệu lực" in n)
-    lines += [f"⚠️ {n}" for n in expired]
-    return lines + [WRITTEN_NOTE]

@@ -1,28 +1,86 @@
 """`cadrebot`: index, search, ask, chat, stats and run, from the terminal.
 
 Typer (on Click) was chosen for typed options and generated help with little
-code. Domain errors are translated here, once: a Vietnamese message on stderr
-and an exit code (1: the documents or the index; 2: a bad question or usage;
-3: the model cannot be loaded).
+code. Commands raise; errors are translated in one place, the `Boundary`
+group (simonw/llm's pattern): a Vietnamese message on stderr and an exit code
+(1: the documents, the index or the file system; 2: a bad question or usage;
+3: the model cannot be loaded). No command has a try/except of its own.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from bot.answer import citation, render_text
+try:  # recent Typer ships its own copy of Click; its usage errors are these classes
+    from typer._click import exceptions as usage
+except ImportError:  # pragma: no cover - Typer on Click itself
+    from click import exceptions as usage
+
+from bot.answer import citation
+from bot.channels.render import render_text
 from bot.config import Settings
-from bot.errors import BadQuery, CadreBotError, ModelUnavailable
+from bot.errors import BadQuery, BadUsage, CadreBotError, ModelUnavailable
 from bot.runtime import Runtime
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+_OS_ERRORS = {errno.EACCES: "không có quyền truy cập", errno.EPERM: "không có quyền truy cập",
+              errno.ENOENT: "không tồn tại", errno.ENOTDIR: "không phải thư mục",
+              errno.EISDIR: "là một thư mục", errno.EEXIST: "đã tồn tại", errno.ENOSPC: "hết dung lượng đĩa",
+              errno.EROFS: "nằm trên ổ chỉ đọc"}
+
+
+def exit_code(exc: CadreBotError) -> int:
+    return 2 if isinstance(exc, (BadQuery, BadUsage)) else 3 if isinstance(exc, ModelUnavailable) else 1
+
+
+def _usage(exc: usage.UsageError) -> str:
+    """Click's usage errors, said in Vietnamese (the option or argument named as typed)."""
+    param = getattr(exc, "param", None)
+    name = ""
+    if param is not None:
+        name = param.name.upper() if param.param_type_name == "argument" or not param.opts else param.opts[0]
+    unknown = re.match(r"No such command '(.*)'", exc.format_message())
+    if unknown:
+        return f"không có lệnh “{unknown.group(1)}”."
+    if isinstance(exc, usage.MissingParameter):
+        return f"thiếu {name}."
+    if isinstance(exc, usage.NoSuchOption):
+        return f"không có tùy chọn {exc.option_name}."
+    if isinstance(exc, usage.BadParameter):
+        return f"giá trị không hợp lệ cho {name}."
+    return f"cách dùng không đúng ({exc.format_message()})."
+
+
+class Boundary(TyperGroup):
+    """The CLI's one error boundary: domain, usage and file-system errors become a message and an exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except usage.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # not an error: the help is shown
+                raise
+            typer.echo(f"Lỗi: {_usage(exc)} Gõ “cadrebot --help” để xem cách dùng.", err=True)
+            raise typer.Exit(2) from None
+        except CadreBotError as exc:
+            typer.echo(f"Lỗi: {exc}", err=True)
+            raise typer.Exit(exit_code(exc)) from None
+        except OSError as exc:  # a path that is a file, a folder without permission, a full disk
+            why = _OS_ERRORS.get(exc.errno, exc.strerror or type(exc).__name__)
+            typer.echo(f"Lỗi: {exc.filename or 'tệp'}: {why}.", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=Boundary, add_completion=False, no_args_is_help=True,
                   help="Trợ lý tra cứu chính sách cán bộ: trích dẫn chính xác Điều, Khoản.")
 
 Docs = Annotated[Optional[Path], typer.Option("--documents", help="Thư mục văn bản (DOCUMENTS_DIR).")]
@@ -32,12 +90,6 @@ Idx = Annotated[Optional[Path], typer.Option("--index", help="Thư mục chỉ m
 def _runtime(documents: Path | None, index: Path | None) -> Runtime:
     overrides = {k: v for k, v in (("documents_dir", documents), ("index_dir", index)) if v}
     return Runtime(Settings(**overrides))
-
-
-def _fail(exc: CadreBotError) -> None:
-    code = 2 if isinstance(exc, BadQuery) else 3 if isinstance(exc, ModelUnavailable) else 1
-    typer.echo(f"Lỗi: {exc}", err=True)
-    raise typer.Exit(code)
 
 
 def _hit_json(rank: int, hit) -> dict:
@@ -78,7 +130,8 @@ def _do_index(rt: Runtime, rebuild: bool, quiet: bool):
         bar.refresh()
 
     try:
-        report = rt.reindex(rebuild=rebuild, progress=progress)
+        report = rt.builds.run(progress, rebuild=rebuild, wait=True,
+                               queued=lambda text: typer.echo(text, err=True))
     finally:
         for bar in bars.values():
             bar.close()
@@ -90,49 +143,40 @@ def index(documents: Docs = None, index: Idx = None,
           rebuild: Annotated[bool, typer.Option("--rebuild", help="Tạo lại toàn bộ.")] = False,
           quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Chỉ in lỗi.")] = False) -> None:
     """Lập chỉ mục (tăng dần) cho thư mục văn bản."""
-    rt = _runtime(documents, index)
-    try:
-        report = _do_index(rt, rebuild, quiet)
-    except CadreBotError as exc:
-        _fail(exc)
+    report = _do_index(_runtime(documents, index), rebuild, quiet)
     if not quiet:
         typer.echo(_summary(report))
 
 
 @app.command()
 def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.")] = None,
-           k: Annotated[int, typer.Option("--k", min=1, max=100)] = 5,
+           k: Annotated[int, typer.Option("--k", help="Số kết quả, từ 1 đến 100.")] = 5,
            as_json: Annotated[bool, typer.Option("--json")] = False,
            batch: Annotated[Optional[str], typer.Option("--batch", help="Tệp, mỗi dòng một truy vấn; - là stdin.")] = None,
            documents: Docs = None, index: Idx = None) -> None:
     """Tìm các đoạn văn bản liên quan."""
+    if not 1 <= k <= 100:
+        raise BadUsage(f"--k phải là số từ 1 đến 100 (đã nhập {k}).")
+    if batch is None and query is None:
+        raise BadUsage("cần một câu truy vấn hoặc --batch FILE.")
     rt = _runtime(documents, index)
     if batch is not None:
         handle = sys.stdin if batch == "-" else open(batch, encoding="utf-8")
-        try:
-            rt.searcher()
-            for line in handle:
-                q = line.rstrip("\n")
-                if not q.strip():
-                    continue
-                started = time.perf_counter()
-                try:
-                    out = _search_json(rt, q, k)
-                except BadQuery as exc:
-                    out = {"query": q, "error": str(exc), "results": []}
-                # Per-query time (model load excluded) for benchmarks: bench/latency.py.
-                out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
-                typer.echo(json.dumps(out, ensure_ascii=False))
-        except CadreBotError as exc:
-            _fail(exc)
+        rt.searcher()
+        for line in handle:
+            q = line.rstrip("\n")
+            if not q.strip():
+                continue
+            started = time.perf_counter()
+            try:
+                out = _search_json(rt, q, k)
+            except BadQuery as exc:  # one bad line is a result, not the end of the batch
+                out = {"query": q, "error": str(exc), "results": []}
+            # Per-query time (model load excluded) for benchmarks: bench/latency.py.
+            out["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            typer.echo(json.dumps(out, ensure_ascii=False))
         return
-    if query is None:
-        typer.echo("Lỗi: cần một câu truy vấn hoặc --batch FILE.", err=True)
-        raise typer.Exit(2)
-    try:
-        out = _search_json(rt, query, k)
-    except CadreBotError as exc:
-        _fail(exc)
+    out = _search_json(rt, query, k)
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
@@ -147,13 +191,9 @@ def search(query: Annotated[Optional[str], typer.Argument(help="Câu truy vấn.
 def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
         documents: Docs = None, index: Idx = None) -> None:
     """Trả lời một câu hỏi, đúng như bot sẽ gửi."""
-    rt = _runtime(documents, index)
-    try:
-        answer = rt.ask(question)
-    except CadreBotError as exc:
-        _fail(exc)
+    answer = _runtime(documents, index).ask(question)
     if as_json:
-        data = answer.to_dict()
+        data = {**answer.to_dict(), "answer": render_text(answer)}
         typer.echo(json.dumps({k: data[k] for k in ("question", "found", "answer", "citations")},
                               ensure_ascii=False, indent=1))
     else:
@@ -161,48 +201,30 @@ def ask(question: str, as_json: Annotated[bool, typer.Option("--json")] = False,
 
 
 def _chat(rt: Runtime) -> None:
-    interactive = sys.stdin.isatty()
-    try:
-        rt.searcher()
-    except CadreBotError as exc:
-        _fail(exc)
-    if interactive:
-        typer.echo("Trợ lý chính sách cán bộ. Gõ câu hỏi rồi Enter; Ctrl+D để thoát.")
-    while True:
-        if interactive:
-            typer.echo("\nBạn hỏi: ", nl=False)
-        line = sys.stdin.readline()
-        if not line:
-            break
-        if not line.strip():
-            continue
-        try:
-            typer.echo(render_text(rt.ask(line.strip())))
-        except BadQuery as exc:
-            typer.echo(str(exc))
-        if not interactive:
-            typer.echo("-" * 40)
+    from bot.channels import terminal
+
+    terminal.chat(rt, typer.echo, lambda text: typer.echo(text, err=True))
 
 
 @app.command()
 def chat(documents: Docs = None, index: Idx = None) -> None:
-    """Hỏi đáp trong terminal: mỗi dòng một câu hỏi (gõ tay hoặc qua ống dẫn)."""
+    """Hỏi đáp trong terminal: mỗi dòng một câu hỏi hoặc lệnh (/dieu, /docs, /help…)."""
     _chat(_runtime(documents, index))
 
 
 @app.command()
 def stats(documents: Docs = None, index: Idx = None) -> None:
     """Thống kê chỉ mục: văn bản, số đoạn, mô hình, dung lượng."""
-    rt = _runtime(documents, index)
-    try:
-        ix = _open_index(rt)
-    except CadreBotError as exc:
-        _fail(exc)
-    s = ix.stats()
+    from bot.index import Index
+    from bot.retrieve.catalog import Catalog
+
+    rt = _runtime(documents, index)  # the catalog without the model: nothing is searched
+    catalog = Catalog(Index.open(rt.index_dir, rt.settings.embedding_model))
+    s = catalog.stats()
     typer.echo(f"Phiên bản: {s['version']} (tạo lúc {s['built_at']})")
     typer.echo(f"Mô hình: {s['model']} ({s['dimension']} chiều) | bộ tách đoạn v{s['chunker']}")
     typer.echo(f"Văn bản: {s['documents']} | đoạn: {s['chunks']} | dung lượng: {s['bytes'] / 1e6:.1f} MB")
-    for doc in ix.documents.values():
+    for doc in catalog.documents():
         m = doc.meta
         flags = [x for x in ("bản trích" if not m.complete else "",
                              "hết hiệu lực" if m.expired() else "") if x]
@@ -217,14 +239,11 @@ def unanswered(as_json: Annotated[bool, typer.Option("--json")] = False,
     from bot.db import open_database
 
     settings = Settings(**({"index_dir": index} if index else {}))
+    db = open_database(settings)
     try:
-        db = open_database(settings)
-        try:
-            rows = db.journal.unanswered(limit)
-        finally:
-            db.close()
-    except CadreBotError as exc:
-        _fail(exc)
+        rows = db.journal.unanswered(limit)
+    finally:
+        db.close()
     if as_json:
         typer.echo(json.dumps([{"text": r.text, "count": r.count, "last_asked": r.last_asked} for r in rows],
                               ensure_ascii=False, indent=1))
@@ -236,12 +255,6 @@ def unanswered(as_json: Annotated[bool, typer.Option("--json")] = False,
             typer.echo(f"{i}. ({r.count} lần, gần nhất {r.last_asked} UTC) {r.text}")
 
 
-def _open_index(rt: Runtime):
-    from bot.index import Index
-
-    return Index.open(rt.index_dir, rt.settings.embedding_model)
-
-
 @app.command("eval")
 def evaluate(path: Annotated[Path, typer.Argument(help="Tệp JSON Lines, hoặc kho luật ALQAC/Zalo.")],
              questions: Annotated[Optional[Path], typer.Option(help="Tệp câu hỏi ALQAC/Zalo.")] = None,
@@ -251,11 +264,7 @@ def evaluate(path: Annotated[Path, typer.Argument(help="Tệp JSON Lines, hoặc
     """Đo chất lượng tìm kiếm: R@k, MRR, nDCG, tỉ lệ từ chối, thời gian, các câu trượt."""
     from bot.evaluate import render_text as render_report, run_file
 
-    rt = _runtime(documents, index)
-    try:
-        report = run_file(rt, path, questions, strip)
-    except CadreBotError as exc:
-        _fail(exc)
+    report = run_file(_runtime(documents, index), path, questions, strip)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     else:
@@ -267,10 +276,7 @@ def run(documents: Docs = None, index: Idx = None) -> None:
     """Lập chỉ mục rồi chạy: Telegram/Zalo nếu có token, không thì hỏi đáp trong terminal."""
     rt = _runtime(documents, index)
     started = time.perf_counter()
-    try:
-        report = _do_index(rt, rebuild=False, quiet=True)
-    except CadreBotError as exc:
-        _fail(exc)
+    report = _do_index(rt, rebuild=False, quiet=True)
     typer.echo(_summary(report), err=True)
     typer.echo(f"Sẵn sàng sau {time.perf_counter() - started:.1f} giây.", err=True)
     others = rt.settings.telegram_bot_token is not None or rt.settings.zalo_bot_token is not None
@@ -313,8 +319,7 @@ def telegram_bot(documents: Docs = None, index: Idx = None) -> None:
     """Chạy bot Telegram: webhook nếu có WEBHOOK_URL, không thì long polling."""
     rt = _runtime(documents, index)
     if rt.settings.telegram_bot_token is None:
-        typer.echo("Lỗi: chưa đặt TELEGRAM_BOT_TOKEN (trong .env hoặc biến môi trường).", err=True)
-        raise typer.Exit(2)
+        raise BadUsage("chưa đặt TELEGRAM_BOT_TOKEN (trong .env hoặc biến môi trường).")
     _telegram(rt)
 
 
@@ -324,10 +329,7 @@ def _zalo(rt: Runtime, background: bool = False):
     typer.echo("Bot Zalo đang chạy; Ctrl+C để dừng.", err=True)
     if background:
         return zalo.in_background(rt, rt.settings)
-    try:
-        zalo.run(rt, rt.settings)
-    except CadreBotError as exc:
-        _fail(exc)
+    zalo.run(rt, rt.settings)
 
 
 @app.command("zalo")
@@ -335,8 +337,7 @@ def zalo_bot(documents: Docs = None, index: Idx = None) -> None:
     """Chạy bot Zalo: webhook nếu có ZALO_WEBHOOK_URL, không thì long polling."""
     rt = _runtime(documents, index)
     if rt.settings.zalo_bot_token is None:
-        typer.echo("Lỗi: chưa đặt ZALO_BOT_TOKEN (trong .env hoặc biến môi trường).", err=True)
-        raise typer.Exit(2)
+        raise BadUsage("chưa đặt ZALO_BOT_TOKEN (trong .env hoặc biến môi trường).")
     _zalo(rt)
 
 
@@ -346,10 +347,7 @@ def _zalo_oa(rt: Runtime, background: bool = False):
     typer.echo("Kênh Zalo OA đang chạy; Ctrl+C để dừng.", err=True)
     if background:
         return zalo_oa.in_background(rt, rt.settings)
-    try:
-        zalo_oa.run(rt, rt.settings)
-    except CadreBotError as exc:
-        _fail(exc)
+    zalo_oa.run(rt, rt.settings)
 
 
 @app.command("zalo-oa")
@@ -358,8 +356,7 @@ def zalo_oa_channel(documents: Docs = None, index: Idx = None) -> None:
     rt = _runtime(documents, index)
     missing = rt.settings.zalo_oa_missing()
     if missing:
-        typer.echo(f"Lỗi: chưa đặt {', '.join(missing)} (trong .env hoặc biến môi trường).", err=True)
-        raise typer.Exit(2)
+        raise BadUsage(f"chưa đặt {', '.join(missing)} (trong .env hoặc biến môi trường).")
     _zalo_oa(rt)
 
 

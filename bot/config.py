@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     zalo_webhook_secret: SecretStr | None = None
     zalo_webhook_listen: str = "0.0.0.0"
     zalo_webhook_port: int = 8444
+    zalo_bot_name: str | None = None  # the display name users type after "@" in groups (optional)
+    # The free plan's monthly message quota (0: not tracked) and the share at which admins are warned.
+    zalo_monthly_quota: int = Field(3000, ge=0)
+    zalo_quota_warn_share: float = Field(0.8, gt=0, le=1)
 
     # Zalo Official Account (OA Open API v3, OAuth v4): see the README's "Zalo Official Account"
     zalo_oa_app_id: str | None = None

@@ -47,3 +47,7 @@ class DatabaseMisconfigured(DatabaseError):
 
 class DatabaseUnavailable(DatabaseError):
     """The database does not answer (down, unreachable, wrong password, locked)."""
+
+
+class BadUsage(CadreBotError):
+    """A command was given wrong options or a missing setting (exit code 2)."""

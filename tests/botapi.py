@@ -196,10 +196,12 @@ class BotAPI(LocalServer):
 
     # --- what tests use -------------------------------------------------------------------
 
-    def fail(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next `times` calls of `method` with flood control (429)."""
-        body = {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry_after}",
-                "parameters": {"retry_after": retry_after}}
+    def fail(self, method: str, times: int = 1, retry_after: int = 1, code: int = 429,
+             description: str = "Bad Gateway") -> None:
+        """Answer the next `times` calls of `method` with flood control (429), or with `code`."""
+        body = ({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry_after}",
+                 "parameters": {"retry_after": retry_after}} if code == 429 else
+                {"ok": False, "error_code": code, "description": description})
         with self._cond:
             self._failures.setdefault(method, []).extend(dict(body) for _ in range(times))
 

@@ -88,22 +88,22 @@ def searcher(shipped_opened, embedder):
 class Bots:
     """Starts channel bots on a test corpus with real settings, and stops them all at teardown.
 
-    `start(make, settings)`: `make(Settings)` builds the channel's test bot; `settings`
-    (channel values, then the test's overrides) go over the shared ones.
+    `start(make, settings)`: `make(Runtime)` builds the channel's test bot over a Runtime
+    holding the session's embedder; `settings` (channel values, then the test's overrides)
+    go over the shared ones.
     """
 
-    def __init__(self, corpus, embedder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-        from bot.runtime import Runtime
-
-        monkeypatch.setattr(Runtime, "embedder", property(lambda self: embedder))
+    def __init__(self, corpus, embedder, tmp_path: Path):
+        self.embedder = embedder
         self.base = dict(documents_dir=corpus[0], index_dir=corpus[1],
                          journal_path=tmp_path / "journal.sqlite", rate_limit_messages=1000)
         self.running: list = []
 
     def start(self, make, settings: dict):
         from bot.config import Settings
+        from bot.runtime import Runtime
 
-        bot = make(Settings(**{**self.base, **settings})).start()
+        bot = make(Runtime(Settings(**{**self.base, **settings}), self.embedder)).start()
         self.running.append(bot)
         return bot
 

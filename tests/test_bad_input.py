@@ -27,7 +27,8 @@ from pdfgen import make_pdf
 from pypdf import PdfWriter
 from typer.testing import CliRunner
 
-from bot.answer import build_answer, render_text
+from bot.answer import build_answer
+from bot.channels.render import render_text
 from bot.cli import app
 from bot.errors import BadQuery, DocumentError
 from bot.index import Index

@@ -12,13 +12,17 @@ import sqlite3
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bot.answer import Answer, Quote, render_text
+from bot.answer import Answer, Quote
 from bot.channels import Conversation, Incoming, parse_command
+from bot.channels.commands import NOT_AN_ARTICLE
+from bot.channels.core import NOT_YOURS
 from bot.channels.guard import Access, RateLimiter
 from bot.channels.journal import MIGRATIONS, Journal, normalize
-from bot.channels.render import CITATION, HTML, PLAIN, Format, answer_blocks, pack, split_text, units16
+from bot.channels.render import (CITATION, HTML, PLAIN, Format, answer_blocks, pack, render_text, split_text,
+                                 units16)
 from bot.channels.uploads import caption_metadata, check_upload, clean_name, place, upload_path
 from bot.config import Settings
+from bot.index.builds import BUSY, QUEUED
 from bot.runtime import Runtime
 from botapi import parse_html
 
@@ -89,15 +93,18 @@ def test_plain_pack_splits_long_text_at_lines():
 
 # --- rendering ------------------------------------------------------------------------------
 
-def _quote(text: str, notes: list[str] | None = None, article: str = "11") -> Quote:
+def _quote(text: str, article: str = "11", **flags) -> Quote:
     return Quote(f"Khoản 1 Điều {article} Nghị định 73/2023/NĐ-CP", text, "nd73.txt", "73/2023/NĐ-CP",
-                 article, "1", notes or [])
+                 article, "1", **flags)
+
+
+EXPIRED = dict(valid_until="2025-07-01", expired=True)
 
 
 def test_html_answer_escapes_document_text_and_keeps_notes():
     excerpt = "Bản trong kho là bản trích, không đầy đủ toàn văn."
-    answer = Answer("q", True, [_quote('Cán bộ <trưởng ban> & "phó ban" được hưởng.', [excerpt])],
-                    more=[_quote("x", ["Văn bản này không còn hiệu lực (từ 01/07/2025)."], "3")])
+    answer = Answer("q", True, [_quote('Cán bộ <trưởng ban> & "phó ban" được hưởng.', excerpt=True)],
+                    more=[_quote("x", "3", **EXPIRED)])
     html = "\n".join(pack(answer_blocks(answer, HTML), HTML))
     assert "&lt;trưởng ban&gt; &amp; \"phó ban\"" in html
     shown = parse_html(html)
@@ -114,12 +121,12 @@ def test_plain_answer_is_render_text():
 def test_written_answer_shows_text_then_numbered_references():
     answer = Answer("q", True, [_quote("a")])
     answer.written = "Cán bộ được bảo vệ [1] & không bị xử lý <ngay> [2]."
-    answer.references = [_quote("a"), _quote("b", ["Văn bản này không còn hiệu lực (từ 01/07/2025)."], "5")]
+    answer.references = [_quote("a"), _quote("b", "5", **EXPIRED)]
     shown = parse_html("\n".join(pack(answer_blocks(answer, HTML), HTML)))
     assert shown.startswith("Cán bộ được bảo vệ [1] & không bị xử lý <ngay> [2].")
     assert "[1] Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP" in shown
     assert "[2] Khoản 1 Điều 5 Nghị định 73/2023/NĐ-CP (hết hiệu lực)" in shown
-    assert "⚠️ Văn bản này không còn hiệu lực (từ 01/07/2025)." in shown
+    assert "⚠️ Văn bản này không còn hiệu lực (từ 01/07/2025)" in shown
 
 
 def test_not_found_answer_has_no_citation():
@@ -265,12 +272,11 @@ def test_journal_stats_feedback_and_unanswered(tmp_path):
 # --- the conversation, plain-text channel, shipped corpus ----------------------------------
 
 @pytest.fixture
-def zalo(shipped_index, embedder, monkeypatch, tmp_path):
+def zalo(shipped_index, embedder, tmp_path):
     """A plain-text conversation (as Zalo will use it) over the shipped index."""
-    monkeypatch.setattr(Runtime, "embedder", property(lambda self: embedder))
     settings = Settings(documents_dir=shipped_index.documents_dir, index_dir=shipped_index.index_dir,
                         journal_path=tmp_path / "journal.sqlite", rate_limit_messages=5)
-    conv = Conversation.from_settings(Runtime(settings), PLAIN, "zalo",
+    conv = Conversation.from_settings(Runtime(settings, embedder), PLAIN, "zalo",
                                       Access(admins={"admin"}, users={"u1", "u2"}))
     conv.username = "cadre_bot"
     yield conv
@@ -315,3 +321,238 @@ def test_dieu_lookup_errors_are_answered_in_the_chat(zalo):
     assert "Cách dùng" in ask("/dieu mười một")
     assert "có trong nhiều văn bản" in ask("/dieu 1")
     assert ask("/dieu 15 luật viên chức").startswith("Điều 15 Luật 58/2010/QH12")
+
+
+
+def test_commands_obey_the_length_limit_and_long_numbers_are_refused_not_cut(zalo):
+    """Hole 7: /dieu with 20,000 characters, or a 20-digit document number."""
+    [reply] = zalo.handle(Incoming("u1", "u1", "/dieu 11 " + "x" * 20_000))
+    assert reply.text.startswith("Tin nhắn quá dài (20009 ký tự; tối đa 2000)")
+    [reply] = zalo.handle(Incoming("u1", "u1", "/dieu 11 nd 99999999999999999999"))
+    assert "quá dài, không phải số điều hay số hiệu văn bản" in reply.text and "9999/" not in reply.text
+    assert "quá dài" in _text(zalo.handle(Incoming("u1", "u1", "/dieu 99999999999999999999")))
+
+
+def test_buttons_are_validated_and_tied_to_the_asker(zalo):
+    """Hole 8: forged data does nothing; only the asker may act on an answer."""
+    zalo.limiter = RateLimiter(1000, 60)
+    zalo.handle(Incoming("u1", "u1", "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?"))
+    qid = zalo.journal.last("zalo", "u1", "u1").id
+    for forged in ("f:99999999999999999999999:1", "m:-1", "a:1e3", "f:1:2", "x:1", "", "m:" + "9" * 64):
+        pressed = zalo.press(Incoming("u1", "u1"), forged)
+        assert (pressed.toast, pressed.replies()) in [(None, []), ("Câu hỏi này không còn trong nhật ký.", [])]
+    for data in (f"m:{qid}", f"a:{qid}", f"f:{qid}:1"):
+        pressed = zalo.press(Incoming("u2", "u2"), data)
+        assert (pressed.toast, pressed.replies()) == (NOT_YOURS, [])
+    assert zalo.journal.stats()["helpful"] == 0
+    assert zalo.press(Incoming("u1", "u1"), f"f:{qid}:1").toast == "Cảm ơn anh/chị đã góp ý!"
+    assert "Nguồn khác:" in _text(zalo.press(Incoming("u1", "u1"), f"m:{qid}").replies())
+    assert _text(zalo.press(Incoming("u1", "u1"), f"a:{qid}").replies()).startswith("Điều 11 Nghị định 73")
+
+
+def test_a_bare_dieu_after_a_news_answer_says_it_was_not_an_article(zalo):
+    """Hole 9: not "removed", but "not from a legal article"."""
+    answer = _text(zalo.handle(Incoming("u1", "u1", "Nghệ An kiểm tra sát hạch công chức các cơ quan Đảng")))
+    assert answer.startswith("Theo Tin:")
+    assert _text(zalo.handle(Incoming("u1", "u1", "/dieu"))) == NOT_AN_ARTICLE
+
+
+def test_the_follow_up_hook_sees_the_askers_last_turn_in_this_chat(zalo):
+    seen = []
+
+    def resolve(text, last):
+        seen.append((text, last and last.question))
+        return "Điều 15 Luật viên chức" if text == "còn điều 15 luật viên chức?" else text
+    zalo.resolve = resolve
+    zalo.handle(Incoming("u1", "u1", "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?"))
+    answer = _text(zalo.handle(Incoming("u1", "u1", "còn điều 15 luật viên chức?")))
+    assert "Điều 15 Luật 58/2010/QH12" in answer
+    zalo.handle(Incoming("u1", "other-chat", "cán bộ là ai"))
+    assert seen == [("Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?", None),
+                    ("còn điều 15 luật viên chức?", "Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?"),
+                    ("cán bộ là ai", None)]  # memory is per chat
+    assert zalo.memory.get("u1", "u1").searched == "Điều 15 Luật viên chức"
+
+
+def test_answer_flags_come_from_metadata_and_only_the_renderer_words_them():
+    from bot.answer import quote_of
+    from bot.channels.render import flags, notes
+    from bot.index import Passage
+    from bot.ingest.metadata import DocumentMeta
+
+    meta = DocumentMeta(title="Luật Cán bộ", number="22/2008/QH12", type="Luật", complete=False,
+                        valid_until="2025-07-01", extra={"ocr": True, "replaced_by": ["80/2025/QH15"]})
+    passage = Passage(0, 1, 1, "luat.txt", meta, "53", None, None, "Chương V › Điều 53. Biệt phái", "2. Thời hạn.")
+    q = quote_of(passage, clause="2")
+    assert (q.excerpt, q.ocr, q.expired, q.replaced_by, q.heading) == \
+        (True, True, True, ["80/2025/QH15"], "Điều 53. Biệt phái")
+    assert flags(q) == " (bản trích) (OCR) (hết hiệu lực)"
+    assert "Văn bản này không còn hiệu lực (từ 01/07/2025); được thay thế bởi 80/2025/QH15." in notes(q)
+    q.successor = "Điều 40 Luật 80/2025/QH15"
+    assert "được thay thế bởi 80/2025/QH15 (xem Điều 40 Luật 80/2025/QH15)." in notes(q)[-1]
+    plain = quote_of(Passage(0, 1, 1, "a.txt", DocumentMeta(title="A"), "1", None, None, "", "x"))
+    assert not plain.warned and notes(plain) == [] and flags(plain) == ""
+
+
+# --- the build coordinator, on a private copy of the corpus ----------------------------------
+
+@pytest.fixture
+def own(shipped_index, embedder, tmp_path):
+    """An admin's plain-text conversation over a private copy of the shipped documents and index."""
+    import shutil
+
+    docs, index = tmp_path / "documents", tmp_path / "index"
+    shutil.copytree(shipped_index.documents_dir, docs)
+    shutil.copytree(shipped_index.index_dir, index)
+    settings = Settings(documents_dir=docs, index_dir=index, journal_path=tmp_path / "journal.sqlite")
+    conv = Conversation.from_settings(Runtime(settings, embedder), PLAIN, "zalo", Access(admins={"admin"}))
+    yield conv
+    conv.close()
+
+
+def _run(conv, text: str, progress: list | None = None) -> list[str]:
+    """Send a command as the admin and run its job (if any) to the end: all texts, in order."""
+    out = []
+    for reply in conv.handle(Incoming("admin", "admin", text)):
+        out.append(reply.text)
+        if reply.work is not None:
+            out += [r.text for r in reply.work((progress if progress is not None else []).append)]
+    return out
+
+
+def test_remove_of_a_symlinked_document_is_refused_with_a_reason(own, tmp_path):
+    """Hole 4: a link (here to a file outside documents/) is refused in words, before and during the job."""
+    folder = own.runtime.documents_dir
+    outside = tmp_path / "outside.txt"
+    outside.write_text("bí mật", encoding="utf-8")
+    target = folder / "nghi-dinh-90-2020-trich.txt"
+    target.rename(tmp_path / "kept.txt")
+    target.symlink_to(outside)
+    [reply] = _run(own, "/remove nghi-dinh-90-2020-trich.txt")
+    assert "Không xoá được nghi-dinh-90-2020-trich.txt" in reply and "liên kết (symlink)" in reply
+    assert target.is_symlink() and outside.exists()
+    target.unlink()
+    (tmp_path / "kept.txt").rename(target)
+    [started] = own.handle(Incoming("admin", "admin", "/remove nghi-dinh-90-2020-trich.txt"))
+    target.rename(tmp_path / "kept.txt")
+    target.symlink_to(outside)  # became a link after the command was accepted
+    [outcome] = [r.text for r in started.work(lambda text: None)]
+    assert outcome.startswith("❌ Lập chỉ mục không thành công: Không xoá được") and "symlink" in outcome
+    assert target.is_symlink() and outside.read_text(encoding="utf-8") == "bí mật"
+
+
+def test_remove_puts_the_file_back_when_the_build_fails(own, monkeypatch):
+    from bot.errors import IndexBusy
+
+    def busy(*args, **kwargs):  # another process holds the index's lock file
+        raise IndexBusy("Một tiến trình khác đang lập chỉ mục.")
+    monkeypatch.setattr(own.runtime, "reindex", busy)
+    target = own.runtime.documents_dir / "nghi-dinh-90-2020-trich.txt"
+    before = target.read_bytes()
+    out = _run(own, "/remove nghi-dinh-90-2020-trich.txt")
+    assert "Đang có một lượt lập chỉ mục chạy" in out[-1]
+    assert target.read_bytes() == before and target.with_name(target.name + ".meta.json").exists()
+    assert not list((own.runtime.documents_dir / ".uploads").iterdir())
+
+
+def test_a_removal_during_a_build_waits_its_turn_says_so_then_deletes(own, monkeypatch):
+    import threading
+
+    real = own.runtime.reindex
+    gate, entered = threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):
+        if not entered.is_set():
+            entered.set()
+            assert gate.wait(60)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(own.runtime, "reindex", held)
+    first = threading.Thread(target=_run, args=(own, "/reindex"))
+    first.start()
+    assert entered.wait(30)
+    assert _run(own, "/reindex") == [BUSY]  # a second re-index adds nothing: told at once
+    target = own.runtime.documents_dir / "nghi-dinh-90-2020-trich.txt"
+    progress, result = [], []
+    second = threading.Thread(target=lambda: result.extend(_run(own, "/remove nd 90", progress)))
+    second.start()
+    deadline = __import__("time").monotonic() + 30
+    while not progress and __import__("time").monotonic() < deadline:
+        __import__("time").sleep(0.05)
+    assert progress == [QUEUED] and target.exists()  # queued, told so, nothing deleted yet
+    gate.set()
+    first.join(60)
+    second.join(120)
+    assert result[-1].startswith("🗑 Đã xoá nghi-dinh-90-2020-trich.txt") and not target.exists()
+    assert not own.runtime.catalog().document("nghi-dinh-90-2020-trich.txt")
+
+
+# --- structure ------------------------------------------------------------------------------
+
+def _imports(path) -> set[str]:
+    """Modules a file imports (a submodule named in `from pkg import sub` counts as itself), type-only excluded."""
+    import ast
+    import importlib.util
+
+    found = set()
+
+    def visit(nodes) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    found.add(sub if importlib.util.find_spec(node.module) and _is_module(sub) else node.module)
+            visit(list(ast.iter_child_nodes(node)))
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return found
+
+
+def _is_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def test_the_channel_modules_import_each_other_without_a_circle():
+    from pathlib import Path
+
+    import bot.channels
+
+    folder = Path(bot.channels.__file__).parent
+    graph = {f"bot.channels.{p.stem}".removesuffix(".__init__"): {m for m in _imports(p) if m.startswith("bot.channels")}
+             for p in folder.glob("*.py")}
+    state: dict[str, int] = {}
+
+    def cycle_from(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                return path + [nxt]
+            if nxt not in state and (found := cycle_from(nxt, path + [nxt])):
+                return found
+        state[node] = 2
+        return None
+    for module in sorted(graph):
+        if module not in state:
+            assert cycle_from(module, [module]) is None, cycle_from(module, [module])
+    assert graph["bot.channels.commands"] and "bot.channels.core" not in graph["bot.channels.commands"]
+
+
+def test_no_channel_reaches_into_the_index_and_zalo_stays_apart_from_telegram():
+    from pathlib import Path
+
+    import bot.channels
+
+    folder = Path(bot.channels.__file__).parent
+    for path in folder.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for internal in ("searcher().index", ".doc_of", ".article_of", "article_positions", ".documents.values"):
+            assert internal not in text, f"{path.name} uses the index's internals: {internal}"
+    for name in ("zalo", "zalo_client", "webhook"):
+        assert not {m for m in _imports(folder / f"{name}.py") if "telegram" in m}, name

@@ -104,3 +104,41 @@ def test_stats_lists_documents_with_status(cli):
     assert result.exit_code == 0
     assert "Văn bản: 11" in result.output
     assert "Nghị định 73/2023/NĐ-CP" in result.output and "bản trích" in result.output
+
+
+def test_chat_is_a_channel_where_every_command_works(cli):
+    result = cli("chat", stdin="/docs\nnghi dinh 73 bao ve can bo the nao\n/dieu\n/nguon\n/dieu 15 luật viên chức\n"
+                               "/help\n/stats\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Văn bản trong kho:" in out and "Nghị định 73/2023/NĐ-CP" in out
+    assert "Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP:" in out
+    assert "Điều 11 Nghị định 73/2023/NĐ-CP\nĐiều 11. Biện pháp bảo vệ cán bộ" in out  # the bare /dieu
+    assert "Nguồn khác:" in out and "Điều 15 Luật 58/2010/QH12" in out
+    assert "/reindex — lập chỉ mục lại" in out  # the local user is the admin
+    assert "Câu hỏi: 1 " in out  # /stats: this session's question only
+
+
+def test_index_into_an_existing_file_is_a_clear_error(cli, tmp_path):
+    file = tmp_path / "f"
+    file.touch()
+    for command in (["index", "--index", str(file)], ["search", "cán bộ", "--index", str(file)]):
+        result = cli(*command)
+        assert result.exit_code == 1, result.output
+        assert "là một tệp, không phải thư mục" in result.output
+        assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("k", ["0", "-5", "101"])
+def test_k_out_of_range_is_refused_in_vietnamese(cli, k):
+    result = cli("search", "cán bộ", "--k", k)
+    assert result.exit_code == 2
+    assert f"--k phải là số từ 1 đến 100 (đã nhập {k})" in result.output
+
+
+@pytest.mark.parametrize("args,said", [(["search", "x", "--k", "abc"], "giá trị không hợp lệ cho --k"),
+                                       (["ask"], "thiếu QUESTION"), (["index", "--nope"], "không có tùy chọn --nope"),
+                                       (["nosuch"], "không có lệnh “nosuch”")])
+def test_usage_errors_are_said_in_vietnamese(cli, args, said):
+    result = cli(*args)
+    assert result.exit_code == 2 and f"Lỗi: {said}." in result.output

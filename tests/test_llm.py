@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from bot.answer import Quote, build_answer, render_text
+from bot.answer import Quote, build_answer
+from bot.channels.render import render_text
 from bot.compose import grounding, writer
 from bot.config import Settings
 from bot.runtime import Runtime

@@ -76,7 +76,8 @@ def test_a_document_not_in_the_corpus_is_named_and_related_passages_still_come(s
 
 
 def test_missing_document_notice_in_the_answer(searcher) -> None:
-    from bot.answer import build_answer, render_text
+    from bot.answer import build_answer
+    from bot.channels.render import render_text
 
     text = render_text(build_answer(searcher.search("Quyết định 205-QĐ/TW về kiểm soát quyền lực", 8)))
     assert text.startswith("Kho văn bản chưa có Quyết định 205-QĐ/TW.")

@@ -29,7 +29,8 @@ from conftest import Bots
 from pdfgen import make_image_only_pdf, make_pdf
 from typer.testing import CliRunner
 
-from bot.channels.core import Conversation
+from bot.channels.core import NOT_YOURS, Conversation
+from bot.channels import telegram
 from bot.channels.telegram import APOLOGY, Redact, serve
 from bot.cli import app
 from bot.config import Settings
@@ -82,10 +83,10 @@ def own_corpus(corpus, tmp_path) -> tuple[Path, Path]:
 class Bot:
     """`serve()` running in its own thread and event loop, as `cadrebot telegram` runs it."""
 
-    def __init__(self, api: BotAPI, settings: Settings):
+    def __init__(self, api: BotAPI, runtime: Runtime):
         self.api = api
-        self.settings = settings
-        self.runtime = Runtime(settings)
+        self.settings = runtime.settings
+        self.runtime = runtime
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._main, daemon=True)
@@ -130,12 +131,12 @@ def api():
 @pytest.fixture
 def start_bot(api, corpus, embedder, monkeypatch, tmp_path):
     """Start a bot on the module corpus (or `documents`/`index`) with settings overrides."""
-    bots = Bots(corpus, embedder, monkeypatch, tmp_path)
+    bots = Bots(corpus, embedder, tmp_path)
 
     def start(documents: Path | None = None, index: Path | None = None, **overrides) -> Bot:
         values = dict(documents_dir=documents or corpus[0], index_dir=index or corpus[1],
                       telegram_bot_token=api.token, telegram_api_url=api.url, admin_ids=[ADMIN])
-        return bots.start(lambda settings: Bot(api, settings), {**values, **overrides})
+        return bots.start(lambda runtime: Bot(api, runtime), {**values, **overrides})
     yield start
     bots.stop_all()
 
@@ -206,11 +207,14 @@ def test_more_sources_and_feedback_buttons(start_bot, api):
     assert more["text"].startswith("Nguồn khác:")
     assert "Điều 3 Nghị định 73/2023/NĐ-CP (bản trích)" in more["text"]
     start = api.mark()
-    assert bot.press(OTHER, answer, buttons["👍"]) == []
+    assert bot.press(OTHER, answer, buttons["👍"]) == []  # someone else's question: refused
+    assert api.called("answerCallbackQuery", start)[0].params["text"] == NOT_YOURS
+    start = api.mark()
+    assert bot.press(USER, answer, buttons["👍"]) == []
     assert api.called("answerCallbackQuery", start)[0].params["text"] == "Cảm ơn anh/chị đã góp ý!"
-    bot.press(USER, answer, buttons["👎"])
+    bot.press(USER, answer, buttons["👎"])  # a change of mind replaces the vote
     [stats] = bot.ask(ADMIN, "/stats")
-    assert "Góp ý: 👍 1 | 👎 1" in stats["text"]
+    assert "Góp ý: 👍 0 | 👎 1" in stats["text"]
     assert "Văn bản: 12" in stats["text"] and "Trả lời được: 1/1 (100%)" in stats["text"]
 
 
@@ -415,6 +419,68 @@ def test_webhook_mode_checks_the_secret(start_bot, api):
     [reply] = api.replies(USER, start)
     assert reply["text"].startswith("Xin chào anh/chị!")
     assert not api.called("getUpdates")
+
+
+def test_webhook_mode_refuses_to_start_without_a_secret(api, corpus, monkeypatch, tmp_path):
+    for key, value in {"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.url,
+                       "WEBHOOK_URL": "https://cadrebot.example.vn/tg-hook", "DOCUMENTS_DIR": str(corpus[0]),
+                       "INDEX_DIR": str(corpus[1]), "JOURNAL_PATH": str(tmp_path / "j.sqlite")}.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["telegram"])
+    assert result.exit_code == 2 and "cần WEBHOOK_SECRET" in result.output
+    assert "Traceback" not in result.output and api.token not in result.output
+    assert api.calls == []  # refused before anything reached Telegram
+
+
+def test_a_start_up_network_blip_is_retried(start_bot, api, monkeypatch):
+    monkeypatch.setattr(telegram, "BOOTSTRAP_DELAY", 0.1)
+    api.fail("getMe", times=2, code=502)
+    bot = start_bot()
+    assert [c.status for c in api.called("getMe")][:3] == [502, 502, 200]
+    assert "Điều 11" in bot.ask(USER, ND73)[0]["text"]
+
+
+def test_a_start_up_error_is_reported_as_itself(api, corpus, embedder, tmp_path):
+    with socket.socket() as taken:  # the webhook port is already in use
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(documents_dir=corpus[0], index_dir=corpus[1], journal_path=tmp_path / "j.sqlite",
+                            telegram_bot_token=api.token, telegram_api_url=api.url,
+                            webhook_url=f"https://cadrebot.example.vn/hook", webhook_secret="s3cret-token",
+                            webhook_listen="127.0.0.1", webhook_port=port)
+        with pytest.raises(Exception) as raised:
+            asyncio.run(serve(Runtime(settings, embedder), settings, asyncio.Event()))
+    assert "still running" not in str(raised.value)
+    assert "in use" in str(raised.value).lower() or isinstance(raised.value, OSError), repr(raised.value)
+
+
+def test_the_button_is_acknowledged_before_its_work(start_bot, api, monkeypatch):
+    """Telegram wants the callback answered within seconds: before "Nguồn khác" does any work."""
+    bot = start_bot()
+    [answer] = bot.ask(USER, ND73)
+    start = api.mark()
+    real = Conversation._about
+
+    def after_the_answer(self, msg, logged, action):
+        api.wait(lambda: api.called("answerCallbackQuery", start), 10)  # times out if answered after
+        return real(self, msg, logged, action)
+    monkeypatch.setattr(Conversation, "_about", after_the_answer)
+    [more] = bot.press(USER, answer, _buttons(answer)["Nguồn khác"])
+    assert more["text"].startswith("Nguồn khác:")
+    [ack] = api.called("answerCallbackQuery", start)
+    assert ack.at < api.called("sendMessage", start)[0].at
+
+
+def test_split_answers_in_one_chat_never_interleave(start_bot, api):
+    bot = start_bot()
+    first, second = bot.ask(USER, "/dieu 2 nd 123"), bot.ask(USER, "/dieu 2 luật viên chức")
+    assert len(first) >= 3 and len(second) >= 1
+    start = api.mark()
+    api.say(USER, "/dieu 2 nd 123")  # both arrive together; the first one is the slower to send
+    api.say(USER, "/dieu 2 luật viên chức")
+    got = api.replies(USER, start, settle=1.5)
+    assert [m["html"] for m in got] == [m["html"] for m in first + second]
 
 
 def test_cli_telegram_needs_a_token():

@@ -31,7 +31,7 @@ from botapi import BotAPI
 from conftest import Bots
 from zaloapi import TOKEN, ZaloAPI
 
-from bot.channels import zalo
+from bot.channels import zalo, zalo_client
 from bot.channels.core import ADMIN_ONLY, TEXT_ONLY, Conversation
 from bot.cli import app
 from bot.config import Settings
@@ -77,12 +77,12 @@ def corpus(shipped_index, embedder, tmp_path_factory) -> tuple[Path, Path]:
 class Bot:
     """`zalo.run()` in its own thread, as `cadrebot zalo` runs it, stopped through its event."""
 
-    def __init__(self, api: ZaloAPI, settings: Settings):
+    def __init__(self, api: ZaloAPI, runtime: Runtime):
         self.api = api
-        self.settings = settings
+        self.settings = runtime.settings
         self.stop_event = threading.Event()
-        self.runtime = Runtime(settings)
-        self._thread = threading.Thread(target=zalo.run, args=(self.runtime, settings, self.stop_event),
+        self.runtime = runtime
+        self._thread = threading.Thread(target=zalo.run, args=(self.runtime, self.settings, self.stop_event),
                                         daemon=True)
 
     def start(self) -> "Bot":
@@ -111,12 +111,12 @@ def api():
 @pytest.fixture
 def start_bot(api, corpus, embedder, monkeypatch, tmp_path):
     """Start a bot on the module corpus (or `documents`/`index`) with settings overrides."""
-    bots = Bots(corpus, embedder, monkeypatch, tmp_path)
+    bots = Bots(corpus, embedder, tmp_path)
 
     def start(documents: Path | None = None, index: Path | None = None, **overrides) -> Bot:
         values = dict(documents_dir=documents or corpus[0], index_dir=index or corpus[1],
                       zalo_bot_token=api.token, zalo_api_url=api.url, zalo_admin_ids=[ADMIN])
-        return bots.start(lambda settings: Bot(api, settings), {**values, **overrides})
+        return bots.start(lambda runtime: Bot(api, runtime), {**values, **overrides})
     yield start
     bots.stop_all()
 
@@ -173,7 +173,7 @@ def test_poll_timeout_408_is_quiet_and_polling_goes_on(start_bot, api, caplog):
 
 
 def test_poll_errors_back_off_exponentially_then_recover(start_bot, api, monkeypatch, caplog):
-    monkeypatch.setattr(zalo, "BACKOFF_FIRST", 0.2)
+    monkeypatch.setattr(zalo_client, "BACKOFF_FIRST", 0.2)
     bot = start_bot()
     start = api.mark()
     api.fail("getUpdates", times=4, code=502, description="Bad gateway")
@@ -208,7 +208,7 @@ def test_send_errors_and_crashes_do_not_stop_the_bot(start_bot, api, monkeypatch
 
 def test_rate_limited_reply_is_retried_not_dropped(start_bot, api, monkeypatch, caplog):
     """429 answers are waited out (retry_after when given, else backing off) and the reply arrives."""
-    monkeypatch.setattr(zalo, "BACKOFF_FIRST", 0.2)
+    monkeypatch.setattr(zalo_client, "BACKOFF_FIRST", 0.2)
     caplog.set_level(logging.INFO, logger="bot.channels.zalo")
     bot = start_bot()
     bot.ask(USER, "/help")
@@ -226,11 +226,11 @@ def test_rate_limited_reply_is_retried_not_dropped(start_bot, api, monkeypatch, 
 
 
 def test_retry_after_is_read_from_the_body_or_the_header():
-    assert zalo._retry_after({"parameters": {"retry_after": 3}}, None) == 3.0
-    assert zalo._retry_after({}, "2") == 2.0
-    assert zalo._retry_after({"parameters": {"retry_after": "x"}}, "1.5") == 1.5
-    assert zalo._retry_after({"parameters": []}, None) is None
-    assert zalo._retry_after({}, "-1") is None
+    assert zalo_client._retry_after({"parameters": {"retry_after": 3}}, None) == 3.0
+    assert zalo_client._retry_after({}, "2") == 2.0
+    assert zalo_client._retry_after({"parameters": {"retry_after": "x"}}, "1.5") == 1.5
+    assert zalo_client._retry_after({"parameters": []}, None) is None
+    assert zalo_client._retry_after({}, "-1") is None
 
 
 # --- splitting and text commands ----------------------------------------------------------
@@ -310,26 +310,97 @@ def test_allowlist_refuses_strangers_before_any_work(start_bot, tmp_path):
     assert _journal(tmp_path, "SELECT user_id FROM questions") == [(USER,)]
 
 
-def test_non_text_events_get_a_polite_notice(start_bot, api):
-    start_bot()
+def test_non_text_events_get_a_polite_notice_links_are_read_and_reactions_ignored(start_bot, api):
+    bot = start_bot()
     start = api.mark()
     api.push(api.event(USER, kind="image"))
     api.push(api.event(OTHER, kind="sticker"))
     api.push({"event_name": "message.unsupported.received"})  # no message at all: nothing to answer
+    api.push(api.event(OTHER, "👍", kind="reaction"))
     assert api.replies(USER, start) == [TEXT_ONLY]
     assert api.replies(OTHER, start) == [TEXT_ONLY]
     assert len(api.sent(None, start)) == 2 and not api.called("sendChatAction", start)
+    [answer] = bot.ask(USER, f"https://thuvienphapluat.vn/{ND73}", kind="link")  # a pasted link is text
+    assert answer != TEXT_ONLY and api.called("sendChatAction", start)
 
 
-def test_group_messages_are_answered_only_when_the_bot_is_mentioned(start_bot, api):
+@pytest.mark.parametrize("mention", ["@TroLy", "@Trợ Lý", "@bot.VDKyGxQvc", "@tro_ly_can_bo"])
+def test_every_delivered_group_message_is_answered_without_its_mention(start_bot, api, mention):
+    """The platform delivers a group message only when the bot is mentioned: each is for the bot."""
     bot = start_bot()
-    start = api.mark()
-    api.say(USER, ND73, chat=GROUP, group=True)
-    time.sleep(1.5)
-    assert api.sent(GROUP, start) == []
-    [answer] = bot.ask(USER, f"@TroLy {ND73}", chat=GROUP, group=True)
+    [answer] = bot.ask(USER, f"{mention} {ND73}", chat=GROUP, group=True)
     assert "Khoản 1 Điều 11 Nghị định 73/2023/NĐ-CP" in answer
-    assert bot.ask(OTHER, "/help", chat=GROUP, group=True)[0].startswith("Cách hỏi:")
+    assert bot.ask(OTHER, f"{mention} /help", chat=GROUP, group=True)[0].startswith("Cách hỏi:")
+
+
+def test_a_multiword_display_name_is_removed_whole(start_bot, api):
+    bot = start_bot(zalo_bot_name="Trợ lý Cán bộ")
+    assert bot.ask(OTHER, "@tro ly can bo /help", chat=GROUP, group=True)[0].startswith("Cách hỏi:")
+    assert zalo.without_mention("@Trợ lý Cán bộ  Điều 11", "Trợ lý Cán bộ") == ("Điều 11", True)
+    assert zalo.without_mention("Điều 11 @x", None) == ("Điều 11 @x", False)
+
+
+# --- transient errors, split answers, quota ---------------------------------------------------
+
+@pytest.mark.parametrize("code", [502, 503, 408, 425, 0])  # 0: the connection closed without an answer
+def test_a_transient_send_failure_is_retried_and_the_answer_arrives(start_bot, api, monkeypatch, code):
+    monkeypatch.setattr(zalo_client, "BACKOFF_FIRST", 0.1)
+    bot = start_bot()
+    bot.ask(USER, "/help")
+    start = api.mark()
+    api.fail("sendMessage", times=2, code=code, description="Bad gateway")
+    [answer] = bot.ask(USER, ND73)
+    assert "Điều 11 Nghị định 73/2023/NĐ-CP" in answer
+    assert [c.status for c in api.called("sendMessage", start)] == [code, code, 200]
+
+
+def test_a_split_answer_is_never_sent_with_a_hole(start_bot, api, monkeypatch):
+    """Part 2 fails for good: part 1 went out, then one notice; never part 3 after a lost part 2."""
+    monkeypatch.setattr(zalo_client, "BACKOFF_FIRST", 0.05)
+    bot = start_bot()
+    whole = bot.ask(USER, "/dieu 2 nd 124")
+    assert len(whole) >= 3
+    sent_before = len(api.called("sendMessage"))
+    real = api._m_sendMessage  # the first part passes; the second fails on every retry
+    calls = []
+
+    def second_part_fails(params):
+        calls.append(params["text"])
+        if params["text"] == whole[1]:
+            raise LookupError(502, "Bad gateway")
+        return real(params)
+    monkeypatch.setattr(api, "_m_sendMessage", second_part_fails)
+    got = bot.ask(USER, "/dieu 2 nd 124")
+    assert got == [whole[0], zalo.INCOMPLETE]
+    assert calls.count(whole[1]) == zalo.SEND_ATTEMPTS and not set(whole[2:]) & set(calls)
+    assert len(api.called("sendMessage")) > sent_before
+
+
+def test_a_lost_first_part_sends_nothing_else(start_bot, api, monkeypatch):
+    monkeypatch.setattr(zalo_client, "BACKOFF_FIRST", 0.05)
+    bot = start_bot()
+    bot.ask(USER, "/help")
+    start = api.mark()
+    api.fail("sendMessage", times=zalo.SEND_ATTEMPTS, code=500)
+    api.say(USER, "/dieu 2 nd 124")
+    api.wait(lambda: len(api.called("sendMessage", start)) == zalo.SEND_ATTEMPTS, 20)
+    time.sleep(1.0)
+    assert api.sent(USER, start) == []
+    assert len(api.called("sendMessage", start)) == zalo.SEND_ATTEMPTS
+
+
+def test_sent_messages_are_counted_shown_in_stats_and_admins_warned_once(start_bot, api, tmp_path):
+    bot = start_bot(zalo_monthly_quota=6, zalo_quota_warn_share=0.5)
+    bot.ask(USER, "/help")
+    bot.ask(USER, "/help")
+    stats, *warnings = bot.ask(ADMIN, "/stats")  # the 3rd message: half the quota, so the admin is told
+    assert re.search(r"Zalo tháng \d\d/\d{4}: đã gửi 2/6 tin \(33% hạn mức\)", stats)
+    assert warnings == ["⚠️ Bot Zalo đã gửi 3/6 tin trong tháng này (50% hạn mức). Khi hết hạn mức, bot sẽ "
+                        "không trả lời được đến đầu tháng sau."]
+    bot.ask(USER, "/help")
+    assert len([t for t in api.sent(ADMIN) if t.startswith("⚠️ Bot Zalo")]) == 1  # once a month
+    [(month, count, warned)] = _journal(tmp_path, "SELECT month, count, warned FROM sent_messages")
+    assert count == 5 and warned == 1  # two /help, /stats, the warning, one more /help and re.fullmatch(r"\d{4}-\d{2}", month)
 
 
 # --- webhook ------------------------------------------------------------------------------
@@ -348,11 +419,12 @@ def _post(url: str, body: dict, secret: str | None) -> httpx.Response:
 def test_webhook_mode_checks_the_secret_accepts_both_shapes_and_answers_at_once(start_bot, api, monkeypatch,
                                                                                 tmp_path):
     port = _free_port()
-    url = f"http://127.0.0.1:{port}/zalo-hook"
+    public = "https://cadrebot.example.vn/zalo-hook"  # what Zalo calls: the TLS proxy in front
+    url = f"http://127.0.0.1:{port}/zalo-hook"  # where the proxy forwards to
     secret = "s3cret-zalo-token"
-    start_bot(zalo_webhook_url=url, zalo_webhook_secret=secret, zalo_webhook_listen="127.0.0.1",
-                    zalo_webhook_port=port)
-    assert api.webhook == {"url": url, "secret_token": secret}
+    start_bot(zalo_webhook_url=public, zalo_webhook_secret=secret, zalo_webhook_listen="127.0.0.1",
+              zalo_webhook_port=port)
+    assert api.webhook == {"url": public, "secret_token": secret}
 
     start = api.mark()
     question = api.event(USER, ND73)
@@ -389,11 +461,29 @@ def test_webhook_mode_checks_the_secret_accepts_both_shapes_and_answers_at_once(
     assert not api.called("getUpdates")
 
 
+@pytest.mark.parametrize("settings,named", [
+    (dict(zalo_webhook_url="https://cadrebot.example.vn/hook"), "ZALO_WEBHOOK_SECRET"),
+    (dict(zalo_webhook_url="https://cadrebot.example.vn/hook", zalo_webhook_secret="short"), "ZALO_WEBHOOK_SECRET"),
+    (dict(zalo_webhook_url="https://cadrebot.example.vn/hook", zalo_webhook_secret="x" * 257),
+     "ZALO_WEBHOOK_SECRET"),
+    (dict(zalo_webhook_url="http://cadrebot.example.vn/hook", zalo_webhook_secret="s3cret-zalo"), "https://"),
+])
+def test_webhook_settings_are_checked_before_start(api, corpus, monkeypatch, tmp_path, settings, named):
+    env = {"ZALO_BOT_TOKEN": api.token, "ZALO_API_URL": api.url, "DOCUMENTS_DIR": str(corpus[0]),
+           "INDEX_DIR": str(corpus[1]), "JOURNAL_PATH": str(tmp_path / "j.sqlite"),
+           **{k.upper(): v for k, v in settings.items()}}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["zalo"])
+    assert result.exit_code == 2 and named in result.output and "Traceback" not in result.output
+    assert api.calls == []  # refused before any call to the platform
+
+
 # --- logs and the command line --------------------------------------------------------------
 
 def test_token_never_appears_in_logs(start_bot, api, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(zalo, "BACKOFF_FIRST", 0.1)
+    monkeypatch.setattr(zalo_client, "BACKOFF_FIRST", 0.1)
     bot = start_bot()
     api.fail("getUpdates", times=1, code=500, description=f"upstream said /bot{TOKEN}/getUpdates")
     api.fail("sendMessage", times=1, code=400, description="Invalid text")

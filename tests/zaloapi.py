@@ -7,7 +7,10 @@ platform does: `POST /bot<TOKEN>/<method>` with a JSON body, answers
 is a long poll that returns one update, or error 408 when none came before its
 (shortened) timeout; there is no offset, and `push` can deliver the same update
 twice, as the platform may. Like the platform it refuses empty messages and
-messages over 2,000 characters, and `fail` makes the next calls of a method fail.
+messages over 2,000 characters, and `fail` makes the next calls of a method fail
+(code 0: the connection is closed without an answer, as a reset or a dying
+proxy does). getMe answers what the platform documents, {id, account_name,
+account_type, can_join_groups}: no display name.
 """
 
 from __future__ import annotations
@@ -21,8 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from standin import Call, LocalServer
 
 TOKEN = "8080808080:zalo-TEST-not-a-real-token"
-BOT = {"id": "bot-7", "account_name": "bot.cadre", "account_type": "BASIC", "can_join_groups": True,
-       "display_name": "TroLy"}
+BOT = {"id": "bot-7", "account_name": "bot.VDKyGxQvc", "account_type": "BASIC", "can_join_groups": True}
 LIMIT = 2000
 POLL_CAP = 0.5  # seconds a getUpdates may wait here, whatever timeout the bot asks for
 
@@ -54,6 +56,12 @@ class ZaloAPI(LocalServer):
             failures = self._failures.get(method)
             failure = failures.pop(0) if failures else None
         result, payload = None, None
+        if failure is not None and failure[0] == 0:  # no answer at all: the client sees a network error
+            with self._cond:
+                self.calls.append(Call(method, params, time.monotonic(), 0, None))
+                self._cond.notify_all()
+            request.close_connection = True
+            return
         if failure is not None:
             payload = {"ok": False, "error_code": failure[0], "description": failure[1]}
         else:
@@ -131,6 +139,8 @@ class ZaloAPI(LocalServer):
             message["text"] = text
         if kind == "image":
             message.update(photo_url="https://example.invalid/anh.jpg", caption=text or "")
+        if kind == "link":  # a pasted link: its text, as the user wrote it
+            message.update(text=text or "", link={"url": text or ""})
         return {"event_name": f"message.{kind}.received", "message": message}
 
     def push(self, update: dict) -> dict:

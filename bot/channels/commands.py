@@ -3,36 +3,29 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from bot.answer import citation, notes
-from bot.channels.message import Incoming, Reply
+from bot.answer import quote_of
+from bot.channels.message import Core, Incoming, Reply
 from bot.channels.render import article_blocks, short_date
 from bot.ingest.metadata import NEWS
-from bot.retrieve.query import parse
-from bot.retrieve.search import resolve
-
-if TYPE_CHECKING:
-    from bot.channels.core import Conversation
 
 EXAMPLES = ["Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?",
             "Điều kiện đăng ký dự tuyển viên chức là gì?",
             "Thời hạn tập sự của viên chức?"]
 DIEU_USAGE = "Cách dùng: /dieu <số điều> <văn bản>, ví dụ: /dieu 11 nd 73 hoặc /dieu 15 luật viên chức."
 HINT = "Anh/chị hãy gõ câu hỏi về chính sách cán bộ, hoặc /help để xem hướng dẫn."
-_DIEU = re.compile(r"^(?:(?i:điều|dieu)\s*)?(\d{1,3}[a-zđ]?)\b\s*(.*)$", re.S)
+NOT_AN_ARTICLE = ("Câu trả lời vừa rồi không trích từ một Điều của văn bản pháp luật (ví dụ: trích từ tin tức), "
+                  "nên không có toàn văn Điều để xem. " + DIEU_USAGE)
+GONE = "Điều này không còn trong kho văn bản (có thể văn bản đã được gỡ bỏ)."
+# An article number has at most three digits and a letter ("Điều 11a"); anything
+# longer is refused whole, never cut ("nd 99999999999999999999" is not "nd 9999").
+_DIEU = re.compile(r"^(?:(?i:điều|dieu)\s*)?(\d{1,3}[a-zđ]?)(?!\w)\s*(.*)$", re.S)
+_LONG_NUMBER = re.compile(r"\d{7,}")
 
 
-def _documents(conv: "Conversation") -> list:
-    """Legal documents newest first, then news."""
-    docs = sorted(conv.runtime.searcher().index.documents.values(),
-                  key=lambda d: d.meta.date or "", reverse=True)
-    return sorted(docs, key=lambda d: d.meta.type == NEWS)
-
-
-def start(conv: "Conversation", msg: Incoming, args: str) -> list[Reply]:
+def start(conv: Core, msg: Incoming, args: str) -> list[Reply]:
     """/start: greeting, what the bot knows, three example questions."""
-    docs = _documents(conv)
+    docs = conv.runtime.catalog().documents()
     newest = [d for d in docs if d.meta.type != NEWS][:3]
     lines = ["Xin chào anh/chị! Tôi là trợ lý tra cứu chính sách cán bộ. Tôi trả lời bằng cách "
              "trích nguyên văn văn bản, ghi rõ số hiệu, Điều, Khoản; tôi không tự viết nội dung pháp lý.",
@@ -43,7 +36,7 @@ def start(conv: "Conversation", msg: Incoming, args: str) -> list[Reply]:
     return conv.say_lines(lines)
 
 
-def help(conv: "Conversation", msg: Incoming, args: str) -> list[Reply]:  # noqa: A001
+def help(conv: Core, msg: Incoming, args: str) -> list[Reply]:  # noqa: A001
     """/help: how to ask, and the commands this user may use."""
     lines = ["Cách hỏi: gõ câu hỏi bằng tiếng Việt (có dấu hoặc không dấu). Nêu tên văn bản hoặc số "
              "điều nếu biết, ví dụ “Điều 11 Nghị định 73”, “luật viên chức điều 15”.",
@@ -67,11 +60,11 @@ def help(conv: "Conversation", msg: Incoming, args: str) -> list[Reply]:  # noqa
     return conv.say_lines(lines)
 
 
-def docs(conv: "Conversation", msg: Incoming, args: str) -> list[Reply]:
+def docs(conv: Core, msg: Incoming, args: str) -> list[Reply]:
     """/docs: every document with its number, date and status."""
     fmt, is_admin = conv.fmt, conv.access.is_admin(msg.user_id)
     blocks = [fmt.bold("Văn bản trong kho:")]
-    for d in _documents(conv):
+    for d in conv.runtime.catalog().documents():
         m = d.meta
         status = [s for s in ("bản trích" if not m.complete else "",
                               f"hết hiệu lực từ {short_date(m.valid_until)}" if m.expired() else "",
@@ -88,46 +81,44 @@ def docs(conv: "Conversation", msg: Incoming, args: str) -> list[Reply]:
     return conv.say_blocks(blocks)
 
 
-def dieu(conv: "Conversation", msg: Incoming, args: str) -> list[Reply]:
+def dieu(conv: Core, msg: Incoming, args: str) -> list[Reply]:
     """/dieu <số> <văn bản>: one article in full."""
+    long = _LONG_NUMBER.search(args)
+    if long:
+        return conv.say(f"Số “{long.group(0)[:12]}…” quá dài, không phải số điều hay số hiệu văn bản. {DIEU_USAGE}")
     m = _DIEU.match(args.strip())
     if not m:
         return conv.say(DIEU_USAGE)
     number, named = m.group(1), m.group(2).strip()
-    index = conv.runtime.searcher().index
-    query = parse(f"điều {number} {named}")
-    ids = [i for ref in query.documents for i in resolve(ref, index)]
-    if query.documents and not ids:
-        return conv.say(f"Kho văn bản chưa có {', '.join(r.label for r in query.documents)}.")
-    if named and not query.documents:
+    found = conv.runtime.catalog().lookup(number, named)
+    if found.named and found.missing and not found.within:
+        return conv.say(f"Kho văn bản chưa có {', '.join(r.label for r in found.missing)}.")
+    if named and not found.named:
         return conv.say(f"Không nhận ra văn bản “{named}”. {DIEU_USAGE}")
-    found = [(d, pos) for d in dict.fromkeys(ids or index.documents)
-             if (pos := index.article_positions(d, number))]
-    if not found:
-        where = f" trong {index.documents[ids[0]].meta.label}" if len(ids) == 1 else ""
+    if not found.found:
+        where = f" trong {found.within[0].meta.label}" if len(found.within) == 1 else ""
         return conv.say(f"Không tìm thấy Điều {number}{where} trong kho văn bản.")
-    if len(found) > 1:
+    if len(found.found) > 1:
         return conv.say_lines([f"Điều {number} có trong nhiều văn bản; anh/chị ghi rõ văn bản:"] +
-                              [f"• {index.documents[d].meta.label}" for d, _ in found] +
+                              [f"• {d.meta.label}" for d, _ in found.found] +
                               [f"Ví dụ: /dieu {number} nd 73"])
-    return conv.say_blocks(_article(conv, index.passages(found[0][1])))
+    return conv.say_blocks(_article(conv, found.found[0][1]))
 
 
-def _article(conv: "Conversation", passages: list) -> list[str]:
-    first = passages[0]
-    heading = first.heading.split(" › ")[-1] if first.heading else ""
-    text = "\n".join(p.text for p in passages)
-    return article_blocks(citation(first), heading, text, notes(first), conv.fmt)
+def _article(conv: Core, passages: list) -> list[str]:
+    whole = quote_of(passages[0], "\n".join(p.text for p in passages))
+    return article_blocks(whole, conv.fmt)
 
 
-def article_of(conv: "Conversation", source: str | None, article: str | None) -> list[Reply]:
-    """The full article a logged answer cited (the "Toàn văn Điều" button, Zalo's bare /dieu)."""
-    index = conv.runtime.searcher().index
-    doc = next((d for d in index.documents.values() if d.source == source), None)
-    positions = index.article_positions(doc.id, article) if doc and article else []
-    if not positions:
-        return conv.say("Điều này không còn trong kho văn bản (có thể văn bản đã được gỡ bỏ).")
-    return conv.say_blocks(_article(conv, index.passages(positions)))
+def cited_article(conv: Core, source: str | None, article: str | None) -> list[Reply]:
+    """The full article a logged answer cited (the "Toàn văn Điều" button, a bare /dieu)."""
+    if not article:  # a news item or an unnumbered part: there is no article to show
+        return conv.say(NOT_AN_ARTICLE)
+    catalog = conv.runtime.catalog()
+    passages = catalog.article(catalog.document(source), article)
+    if not passages:
+        return conv.say(GONE)
+    return conv.say_blocks(_article(conv, passages))
 
 
 def text_commands(has_article: bool, has_more: bool) -> str:

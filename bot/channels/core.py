@@ -1,26 +1,36 @@
 """The conversation, whatever the channel: access, rate limit, commands, questions, buttons.
 
-A channel adapter turns a platform update into an `Incoming`, calls
-`Conversation.handle` (or `press` for a button, `document` for a file) in a
-worker thread, and sends the `Reply` list it gets back. Replies are already
-formatted for the channel (`render.HTML` for Telegram, `render.PLAIN` for
-Zalo) and under its length limit. Everything the platform cannot express is
-decided here once: Zalo has no buttons, so the same actions are the text
-commands /dieu, /nguon, /tot and /chuatot acting on the asker's last answer.
+The adapter contract (see bot/channels/__init__.py) in one line: an adapter
+turns a platform update into an `Incoming`, calls `Conversation.handle` (or
+`press` for a button, `document` for a file, `unreadable` for anything else)
+in a worker thread, and sends the `Reply` list it gets back, in order.
+Replies are already formatted for the channel (`render.HTML` for Telegram,
+`render.PLAIN` for Zalo and the terminal) and under its length limit.
+Everything the platform cannot express is decided here once: Zalo has no
+buttons, so the same actions are the text commands /dieu, /nguon, /tot and
+/chuatot acting on the asker's last answer.
+
+Follow-up questions: `Conversation.memory` keeps each asker's last turn per
+chat, and `resolve(text, last_turn)` (identity by default) turns a follow-up
+("còn khoản 2 thì sao?") into a self-contained question before it is searched.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Hashable
 
 from bot.channels import admin, commands, uploads
 from bot.channels.guard import Access, RateLimiter
 from bot.channels.journal import Journal, Logged
 from bot.channels.message import Button, Incoming, Reply
+from bot.answer import Answer
 from bot.channels.render import Format, answer_blocks, pack, sources_blocks
 from bot.errors import BadQuery, CadreBotError
 from bot.runtime import Runtime
@@ -36,6 +46,11 @@ UNAVAILABLE = ("Xin lỗi, kho văn bản đang được cập nhật hoặc b�
 THANKS = "Cảm ơn anh/chị đã góp ý!"
 NO_LAST = "Anh/chị chưa có câu trả lời nào để xem thêm hoặc góp ý."
 TEXT_ONLY = "Xin lỗi, bot chỉ đọc tin nhắn văn bản. Anh/chị vui lòng gõ câu hỏi bằng chữ."
+TOO_LONG = "Tin nhắn quá dài ({size} ký tự; tối đa {limit}). Anh/chị vui lòng rút gọn."
+NOT_YOURS = "Nút này thuộc câu hỏi của người khác; anh/chị hãy tự đặt câu hỏi."
+GONE_FROM_LOG = "Câu hỏi này không còn trong nhật ký."
+# Button data: kind, question id (an SQLite integer), and for votes the value.
+_BUTTON = re.compile(r"^(?:([am]):(\d{1,18})|f:(\d{1,18}):(1|-1))$")
 
 USER_COMMANDS = {"start": commands.start, "help": commands.help, "docs": commands.docs,
                  "dieu": commands.dieu}
@@ -49,6 +64,47 @@ class Command:
     name: str
     target: str | None  # "/help@cadre_bot": the bot the command is meant for
     args: str
+
+
+@dataclass
+class Pressed:
+    """A button press: the platform's short acknowledgement, then the replies (maybe slow)."""
+
+    toast: str | None
+    later: Callable[[], list[Reply]] | None = None
+
+    def replies(self) -> list[Reply]:
+        return self.later() if self.later is not None else []
+
+
+@dataclass
+class Turn:
+    """One asker's last question in a chat: what a follow-up question refers to."""
+
+    question: str  # as the user wrote it
+    searched: str  # as it was searched (a follow-up resolved into a full question)
+    answer: Answer
+    question_id: int
+
+
+class Memory:
+    """The last turn per (chat, user), bounded; in memory (shared state moves to bot/db later)."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._turns: OrderedDict[tuple, Turn] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, chat_id: Hashable, user_id: Hashable) -> Turn | None:
+        with self._lock:
+            return self._turns.get((chat_id, user_id))
+
+    def put(self, chat_id: Hashable, user_id: Hashable, turn: Turn) -> None:
+        with self._lock:
+            self._turns[(chat_id, user_id)] = turn
+            self._turns.move_to_end((chat_id, user_id))
+            while len(self._turns) > self.size:
+                self._turns.popitem(last=False)
 
 
 def parse_command(text: str) -> Command | None:
@@ -69,9 +125,13 @@ class Conversation:
         self.access = access
         self.journal = journal
         self.limiter = limiter
-        self.indexer = admin.Indexer(runtime)
         self.username: str | None = None  # the bot's own name, once the platform told it
         self.files = True  # the platform delivers documents (Telegram); Zalo bots receive none
+        self.memory = Memory()
+        # The follow-up hook: (text, the asker's last turn or None) -> the question to search.
+        self.resolve: Callable[[str, Turn | None], str] = lambda text, last: text
+        # Extra /stats lines from the channel (Zalo: the monthly message quota).
+        self.usage: Callable[[], list[str]] = lambda: []
 
     @classmethod
     def from_settings(cls, runtime: Runtime, fmt: Format, channel: str, access: Access) -> "Conversation":
@@ -107,6 +167,9 @@ class Conversation:
             refused = self.admit(msg)
             if refused is not None:
                 return refused
+        limit = self.runtime.settings.max_query_chars
+        if len(msg.text) > limit:  # commands too: nothing echoes 20,000 characters back
+            return self.say(TOO_LONG.format(size=len(msg.text), limit=limit))
         command = parse_command(msg.text)
         try:
             if command:
@@ -117,24 +180,35 @@ class Conversation:
         except CadreBotError as exc:
             return self._failure(msg, exc)
 
-    def press(self, msg: Incoming, data: str) -> tuple[str | None, list[Reply]]:
-        """An inline button: (short acknowledgement, replies)."""
+    def press(self, msg: Incoming, data: str) -> Pressed:
+        """An inline button: checked at once (cheap); the slow part waits in `Pressed.replies`.
+
+        The adapter answers the platform's callback with `toast` before running
+        `replies()`: Telegram wants that answer within seconds, and "Nguồn khác"
+        may take longer than that with a language model.
+        """
         refused = self._gate(msg)
         if refused is not None:
-            return None, refused
-        kind, _, rest = data.partition(":")
-        qid, _, value = rest.partition(":")
-        logged = self.journal.get(int(qid)) if qid.isdigit() else None
+            return Pressed(None, lambda: refused)
+        m = _BUTTON.match(data or "")
+        if m is None:  # forged or from an older version: nothing to do
+            return Pressed(None)
+        kind, qid = ("f", m.group(3)) if m.group(3) else (m.group(1), m.group(2))
+        logged = self.journal.get(int(qid))
         if logged is None:
-            return "Câu hỏi này không còn trong nhật ký.", []
-        action = {"f": "tot" if value != "-1" else "chuatot", "a": "dieu", "m": "nguon"}.get(kind)
-        if action is None:
-            return None, []
-        try:
-            replies = self._about(msg, logged, action)
-        except CadreBotError as exc:
-            return None, self._failure(msg, exc)
-        return (THANKS, []) if kind == "f" else (None, replies)
+            return Pressed(GONE_FROM_LOG)
+        if logged.user_id != str(msg.user_id):  # only the asker acts on an answer
+            return Pressed(NOT_YOURS)
+        if kind == "f":
+            self.journal.feedback(logged.id, msg.user_id, 1 if m.group(4) == "1" else -1)
+            return Pressed(THANKS)
+
+        def replies() -> list[Reply]:
+            try:
+                return self._about(msg, logged, "dieu" if kind == "a" else "nguon")
+            except CadreBotError as exc:
+                return self._failure(msg, exc)
+        return Pressed(None, replies)
 
     def document(self, msg: Incoming, file_name: str, size: int | None, caption: str = "") -> list[Reply]:
         """A file sent to the bot: checked (admin, type, size) before the adapter downloads it."""
@@ -161,13 +235,15 @@ class Conversation:
 
     def _question(self, msg: Incoming, text: str) -> list[Reply]:
         started = time.perf_counter()
-        answer = self.runtime.ask(text)
+        searched = self.resolve(text, self.memory.get(msg.chat_id, msg.user_id))
+        answer = self.runtime.ask(searched)
         seconds = round(time.perf_counter() - started, 3)
         first = (answer.quotes or getattr(answer, "references", None) or [None])[0]
         qid = self.journal.log(self.channel, msg.user_id, msg.chat_id, text, answer.found,
                                first and first.source, first and first.article,
                                first and first.citation, seconds)
         log.debug("question %s answered in %.3fs (found=%s)", qid, seconds, answer.found)
+        self.memory.put(msg.chat_id, msg.user_id, Turn(text, searched, answer, qid))
         blocks = answer_blocks(answer, self.fmt)
         if not answer.found:
             return self.say_blocks(blocks)
@@ -189,8 +265,11 @@ class Conversation:
             self.journal.feedback(logged.id, msg.user_id, 1 if action == "tot" else -1)
             return self.say(THANKS)
         if action == "nguon":
-            return self.say_blocks(sources_blocks(self.runtime.ask(logged.text).more, self.fmt))
-        return commands.article_of(self, logged.source, logged.article)
+            turn = self.memory.get(msg.chat_id, msg.user_id)
+            more = turn.answer.more if turn and turn.question_id == logged.id else \
+                self.runtime.ask(logged.text).more
+            return self.say_blocks(sources_blocks(more, self.fmt))
+        return commands.cited_article(self, logged.source, logged.article)
 
     def _command(self, msg: Incoming, command: Command) -> list[Reply]:
         name, args = command.name, command.args

@@ -44,6 +44,15 @@ MIGRATIONS: list[tuple[str, str]] = [
             PRIMARY KEY (question_id, user_id)
         );
     """),
+    ("003_sent_messages", """
+        CREATE TABLE sent_messages (          -- messages a channel sent, per month (platform quotas)
+            channel TEXT NOT NULL,
+            month TEXT NOT NULL,              -- yyyy-mm
+            count INTEGER NOT NULL DEFAULT 0,
+            warned INTEGER NOT NULL DEFAULT 0,  -- admins were told the quota runs low
+            PRIMARY KEY (channel, month)
+        );
+    """),
 ]
 
 
@@ -137,6 +146,29 @@ class Journal:
                 "FROM questions q WHERE q.found = 0 GROUP BY q.normalized "
                 "ORDER BY n DESC, latest DESC LIMIT ?", (limit,)).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    # --- sent messages per month (platform quotas); one small block, to move to bot/db ---------
+
+    def count_sent(self, channel: str, month: str, n: int = 1) -> int:
+        """Add `n` sent messages; the month's total so far."""
+        with self._lock, self._db:
+            return self._db.execute(
+                "INSERT INTO sent_messages (channel, month, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel, month) DO UPDATE SET count = count + excluded.count RETURNING count",
+                (channel, month, n)).fetchone()[0]
+
+    def sent_in(self, channel: str, month: str) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT count FROM sent_messages WHERE channel = ? AND month = ?",
+                                   (channel, month)).fetchone()
+        return row[0] if row else 0
+
+    def warn_once(self, channel: str, month: str) -> bool:
+        """True the first time it is asked for this channel and month (then the admins are warned)."""
+        with self._lock, self._db:
+            cur = self._db.execute("UPDATE sent_messages SET warned = 1 WHERE channel = ? AND month = ? "
+                                   "AND warned = 0", (channel, month))
+            return cur.rowcount == 1
 
     def close(self) -> None:
         with self._lock:

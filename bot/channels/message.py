@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Hashable
+from typing import TYPE_CHECKING, Callable, Hashable, Protocol
+
+if TYPE_CHECKING:  # types only: nothing here imports the core
+    from bot.channels.guard import Access
+    from bot.channels.journal import Journal
+    from bot.channels.render import Format
+    from bot.runtime import Runtime
 
 Progress = Callable[[str], None]
 
@@ -43,3 +49,24 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     work: Callable[[Progress], list["Reply"]] | None = None
     upload: Path | None = None
+
+
+class Core(Protocol):
+    """What command modules (commands.py, admin.py) may use of the conversation.
+
+    They receive the Conversation as this protocol, so they never import
+    core.py, and core.py imports them: the module graph has no circle.
+    """
+
+    runtime: "Runtime"
+    fmt: "Format"
+    access: "Access"
+    journal: "Journal"
+    files: bool  # the platform delivers documents to the bot
+    usage: Callable[[], list[str]]  # the channel's own /stats lines (quotas)
+
+    def say(self, text: str) -> list[Reply]: ...
+
+    def say_lines(self, lines: list[str]) -> list[Reply]: ...
+
+    def say_blocks(self, blocks: list[str]) -> list[Reply]: ...

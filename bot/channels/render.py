@@ -1,4 +1,9 @@
-"""Answers, articles and lists turned into channel messages: Telegram HTML or plain text.
+"""The one renderer: answers, articles and lists as Telegram HTML or plain text.
+
+Every word a user reads about a citation is chosen here, from the `Answer`'s
+structured flags (excerpt, OCR, in force until, replaced by): the same
+function writes the terminal's and Zalo's plain text and Telegram's HTML, so
+they cannot drift apart.
 
 A reply is built from blocks, each a small self-contained piece (a citation
 line, one quote, a list line) that is complete on its own: in HTML every block
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from bot.answer import NOT_FOUND, Answer, Quote, render_text
+from bot.answer import Answer, Quote
 
 # Clause and point starts, then sentence ends, then ";" ",", then any space.
 _BREAKS = [r"\n(?=\d+[a-zđ]?\.\s|[a-zđ]\)\s)", r"\n", r"(?<=[.!?…»:])\s+", r"(?<=;)\s+",
@@ -118,6 +123,7 @@ class Format:
 
 HTML = Format(html=True, limit=4096, buttons=True)
 PLAIN = Format(html=False, limit=2000, buttons=False)
+TERMINAL = Format(html=False, limit=100_000, buttons=False)  # no platform limit: whole articles
 
 
 def pack(blocks: list[str], fmt: Format) -> list[str]:
@@ -139,40 +145,70 @@ def pack(blocks: list[str], fmt: Format) -> list[str]:
     return messages
 
 
+WRITTEN_NOTE = "(Tóm tắt tự động từ các văn bản trên; vui lòng đối chiếu nguyên văn khi áp dụng.)"
+NOT_FOUND = ("Xin lỗi, các văn bản trong kho chưa có nội dung trả lời câu hỏi này. "
+             "Anh/chị có thể diễn đạt lại, hoặc nêu rõ tên văn bản, số điều "
+             "(ví dụ: \"Điều 11 Nghị định 73\").")
+EXCERPT = "Bản trong kho là bản trích, không đầy đủ toàn văn."
+OCR = "Nội dung được đọc từ bản quét (OCR), có thể sai sót; cần đối chiếu bản gốc."
+
+
+def _replacement(q: Quote) -> str:
+    if not q.replaced_by:
+        return "cần đối chiếu văn bản thay thế."
+    what = ", ".join(q.replaced_by)
+    return f"được thay thế bởi {what}" + (f" (xem {q.successor})." if q.successor else ".")
+
+
+def notes(q: Quote) -> list[str]:
+    """The warnings a citation of this quote must carry, in full."""
+    out = [EXCERPT] if q.excerpt else []
+    if q.ocr:
+        out.append(OCR)
+    if q.expired:
+        out.append(f"Văn bản này không còn hiệu lực (từ {short_date(q.valid_until)}); {_replacement(q)}")
+    elif q.replaced_by:
+        when = f" từ {short_date(q.valid_until)}" if q.valid_until else ""
+        out.append(f"Văn bản này sẽ {_replacement(q)[:-1]}{when}.")
+    if q.status:
+        out.append(f"Tình trạng: {q.status}")
+    return out
+
+
 def flags(q: Quote) -> str:
     """" (bản trích)", " (hết hiệu lực)": what a short citation must still say."""
-    extra = " (bản trích)" if any("bản trích" in n for n in q.notes) else ""
-    expired = " (hết hiệu lực)" if any("không còn hiệu lực" in n for n in q.notes) else ""
-    return extra + expired
+    marks = [m for m, on in (("bản trích", q.excerpt), ("OCR", q.ocr), ("hết hiệu lực", q.expired)) if on]
+    return "".join(f" ({m})" for m in marks)
 
 
 def answer_blocks(answer: Answer, fmt: Format) -> list[str]:
-    """The answer as blocks. Plain text is `render_text`'s, so the terminal and Zalo agree."""
-    if not fmt.html:
-        return [render_text(answer)]
+    """The answer as blocks, for either format."""
     blocks = [fmt.italic(n) for n in answer.notices]
     if not answer.found:
         return blocks + [fmt.esc(NOT_FOUND)]
-    written = getattr(answer, "written", None)
-    if written:
-        refs = getattr(answer, "references", [])
-        blocks += [fmt.esc(written), "", fmt.bold("Nguồn:")]
+    if answer.written:
+        refs = answer.references
+        blocks += [fmt.esc(answer.written), "", fmt.bold("Nguồn:")]
         blocks += [fmt.esc(f"[{i}] {q.citation}{flags(q)}") for i, q in enumerate(refs, 1)]
-        expired = dict.fromkeys(n for q in refs for n in q.notes if "không còn hiệu lực" in n)
-        blocks += [fmt.esc(f"⚠️ {n}") for n in expired]
-        return blocks + [fmt.italic("(Tóm tắt tự động từ các văn bản trên; vui lòng đối chiếu "
-                                    "nguyên văn khi áp dụng.)")]
+        lasting = dict.fromkeys(n for q in refs for n in notes(q) if n not in (EXCERPT, OCR))
+        blocks += [fmt.esc(f"⚠️ {n}") for n in lasting]
+        return blocks + [fmt.italic(WRITTEN_NOTE)]
     single = len(answer.quotes) == 1
     if not single:
         blocks.append(fmt.bold("Trích dẫn:"))
     for q in answer.quotes:
         blocks.append(fmt.bold(f"Theo {q.citation}:" if single else f"• {q.citation}:"))
         blocks += fmt.quote(q.text)
-    blocks += [fmt.esc(f"⚠️ {n}") for n in answer.quotes[0].notes]
+    blocks += [fmt.esc(f"⚠️ {n}") for n in notes(answer.quotes[0])]
     if answer.more:
         blocks += ["", fmt.bold("Nguồn khác:")]
         blocks += [fmt.esc(f"• {q.citation}{flags(q)}") for q in answer.more]
     return blocks
+
+
+def render_text(answer: Answer) -> str:
+    """The answer in plain text, as one string (the terminal, `cadrebot ask`)."""
+    return "\n".join(answer_blocks(answer, PLAIN))
 
 
 def sources_blocks(quotes: list[Quote], fmt: Format) -> list[str]:
@@ -186,10 +222,10 @@ def sources_blocks(quotes: list[Quote], fmt: Format) -> list[str]:
     return blocks
 
 
-def article_blocks(cite: str, heading: str, text: str, notes: list[str], fmt: Format) -> list[str]:
+def article_blocks(article: Quote, fmt: Format) -> list[str]:
     """A whole article: its citation, its heading line, the verbatim text, the warnings."""
-    blocks = [fmt.bold(cite)]
-    if heading:
-        blocks.append(fmt.italic(heading))
-    blocks += fmt.quote(text)
-    return blocks + [fmt.esc(f"⚠️ {n}") for n in notes]
+    blocks = [fmt.bold(article.citation)]
+    if article.heading:
+        blocks.append(fmt.italic(article.heading))
+    blocks += fmt.quote(article.text)
+    return blocks + [fmt.esc(f"⚠️ {n}") for n in notes(article)]

@@ -2,10 +2,17 @@
 
 Each handler turns the update into an `Incoming`, runs the core in a worker
 thread (retrieval and indexing never block the event loop), and sends what
-the core returns. Updates are processed concurrently, so other users keep
-getting answers while an admin's re-index runs. PTB's AIORateLimiter paces
-outgoing calls and retries after the Bot API's "retry after N seconds"
-answers, so flood control slows the bot down instead of failing a reply.
+the core returns. Updates from different chats are processed concurrently,
+so other users keep getting answers while an admin's re-index runs; updates
+of one chat run one after the other (`ChatOrder`), so the parts of two split
+answers never interleave. Admin jobs run as their own tasks, so a long build
+does not hold its chat. PTB's AIORateLimiter paces outgoing calls and retries
+after the Bot API's "retry after N seconds" answers, so flood control slows
+the bot down instead of failing a reply. `Defaults` set HTML and no link
+previews for every message and edit.
+
+Webhook mode refuses to start without WEBHOOK_SECRET: without it, anyone who
+learns the URL could post updates carrying an admin's id.
 """
 
 from __future__ import annotations
@@ -16,22 +23,24 @@ import hmac
 import logging
 import re
 import signal
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
                       Message, MessageEntity, ReplyParameters, Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, ContextTypes,
-                          MessageHandler, filters)
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (AIORateLimiter, Application, BaseUpdateProcessor, CallbackQueryHandler,
+                          ContextTypes, Defaults, MessageHandler, filters)
 
 from bot.channels.core import Conversation
 from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
+from bot.channels.redact import Redact
 from bot.channels.render import HTML
 from bot.config import Settings
-from bot.errors import CadreBotError
+from bot.errors import BadUsage, CadreBotError
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -42,6 +51,43 @@ COMMANDS = [("start", "Giới thiệu"), ("help", "Cách hỏi và các lệnh")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 TYPING_EVERY = 4.5  # seconds; Telegram shows "typing" for about five
 CORE, JOBS = "conversation", "admin-jobs"
+CONCURRENT_UPDATES = 64
+BOOTSTRAP_RETRIES = 5  # network blips at start-up (getMe, setWebhook, deleteWebhook) are retried
+BOOTSTRAP_DELAY = 1.0  # seconds before the first retry, doubled after each
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what the Bot API accepts as secret_token
+
+
+class ChatOrder(BaseUpdateProcessor):
+    """Concurrent across chats, in order within one chat (a lock per chat).
+
+    PTB's update-processor hook, so ordering holds for every handler without
+    each one taking a lock. Locks of idle chats are dropped.
+    """
+
+    def __init__(self, max_concurrent_updates: int):
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._users: dict[object, int] = defaultdict(int)
+
+    async def do_process_update(self, update: object, coroutine) -> None:
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+        if chat is None:
+            await coroutine
+            return
+        self._users[chat] += 1
+        try:
+            async with self._locks[chat]:
+                await coroutine
+        finally:
+            self._users[chat] -= 1
+            if not self._users[chat]:
+                del self._users[chat], self._locks[chat]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
 
 
 def incoming(update: Update, bot) -> Incoming | None:
@@ -72,14 +118,13 @@ def _markup(reply: Reply) -> InlineKeyboardMarkup | None:
 
 async def _send(bot, chat_id: int, reply: Reply, reply_to: int | None = None) -> Message:
     return await bot.send_message(
-        chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=_markup(reply),
-        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        chat_id, reply.text, reply_markup=_markup(reply),
         reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None)
 
 
 async def _edit(message: Message, text: str) -> None:
     try:
-        await message.edit_text(text, parse_mode=ParseMode.HTML)
+        await message.edit_text(text)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
@@ -101,7 +146,11 @@ async def _work(bot, sent: Message, reply: Reply, jobs: ThreadPoolExecutor) -> N
         except Exception:  # a failed edit must not stop the build
             log.warning("progress edit failed", exc_info=True)
 
-    outcome = await loop.run_in_executor(jobs, reply.work, progress)
+    try:
+        outcome = await loop.run_in_executor(jobs, reply.work, progress)
+    except Exception:  # the progress message must never stay "⏳" forever
+        log.exception("admin job failed")
+        outcome = [Reply(HTML.esc(APOLOGY))]
     if outcome:
         await _edit(sent, outcome[0].text)
     for more in outcome[1:]:
@@ -121,8 +170,8 @@ async def _deliver(context: ContextTypes.DEFAULT_TYPE, msg: Incoming, replies: l
                 reply.upload.unlink(missing_ok=True)
                 await _edit(sent, HTML.esc("❌ Không tải được tệp; anh/chị vui lòng gửi lại."))
                 continue
-        if reply.work is not None:
-            await _work(context.bot, sent, reply, context.bot_data[JOBS])
+        if reply.work is not None:  # its own task: a long build must not hold the chat's turn
+            context.application.create_task(_work(context.bot, sent, reply, context.bot_data[JOBS]))
 
 
 @contextlib.asynccontextmanager
@@ -173,8 +222,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         return
     msg.text, msg.addressed = "", True
-    toast, replies = await asyncio.to_thread(conv.press, msg, query.data or "")
-    await query.answer(toast)
+    pressed = await asyncio.to_thread(conv.press, msg, query.data or "")  # cheap checks only
+    await query.answer(pressed.toast)  # first: Telegram expects it within seconds
+    replies = await asyncio.to_thread(pressed.replies)
     await _deliver(context, msg, replies, None)
 
 
@@ -212,9 +262,11 @@ def build_application(runtime: Runtime, settings: Settings) -> Application:
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     root = settings.telegram_api_url.rstrip("/")
+    defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
     app = (Application.builder().token(settings.telegram_bot_token.get_secret_value())
-           .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-           .rate_limiter(AIORateLimiter(max_retries=3)).concurrent_updates(True).build())
+           .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot").defaults(defaults)
+           .rate_limiter(AIORateLimiter(max_retries=3)).concurrent_updates(ChatOrder(CONCURRENT_UPDATES))
+           .build())
     access = Access(set(settings.admin_ids), set(settings.allowed_user_ids), set(settings.allowed_chat_ids))
     app.bot_data[CORE] = Conversation.from_settings(runtime, HTML, "telegram", access)
     app.bot_data[JOBS] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cadrebot-admin")
@@ -236,52 +288,69 @@ async def _ready(app: Application) -> None:
         log.warning("the index is not usable yet: %s", exc)
 
 
+def webhook_secret(settings: Settings) -> WebhookSecret | None:
+    """The checked secret in webhook mode (None in polling mode); refuses to run without one."""
+    if not settings.webhook_url:
+        return None
+    if settings.webhook_secret is None:
+        raise BadUsage("Chế độ webhook (WEBHOOK_URL) cần WEBHOOK_SECRET: không có nó, ai biết địa chỉ "
+                       "webhook cũng gửi được lệnh quản trị. Đặt WEBHOOK_SECRET (1–256 ký tự A-Z, a-z, "
+                       "0-9, _ và -) trong .env.")
+    secret = settings.webhook_secret.get_secret_value()
+    if not _SECRET.match(secret):
+        raise BadUsage("WEBHOOK_SECRET chỉ được gồm 1–256 ký tự A-Z, a-z, 0-9, _ và -.")
+    return WebhookSecret(secret)
+
+
+async def _initialize(app: Application) -> None:
+    """`app.initialize()` (getMe) with retries: one network blip at start-up must not stop the bot."""
+    delay = BOOTSTRAP_DELAY
+    for attempt in range(BOOTSTRAP_RETRIES + 1):
+        try:
+            await app.initialize()
+            return
+        except InvalidToken:
+            raise
+        except NetworkError as exc:  # includes TimedOut; a bad token is not retried
+            if attempt == BOOTSTRAP_RETRIES:
+                raise
+            log.warning("start-up call failed; retrying in %.0f s: %s", delay, exc)
+            await asyncio.sleep(delay)
+            delay *= 2
+
+
+async def _stop(app: Application) -> None:
+    """Stop what started, so a start-up error is reported as itself, not as "still running"."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+
+
 async def serve(runtime: Runtime, settings: Settings, stop: asyncio.Event) -> None:
     """Run until `stop` is set: webhook mode when WEBHOOK_URL is set, long polling otherwise."""
+    secret = webhook_secret(settings)  # before anything starts: a refused setting is the whole answer
     app = build_application(runtime, settings)
     try:
-        async with app:
+        await _initialize(app)
+        try:
             await _ready(app)
             await app.start()
-            if settings.webhook_url:
-                given = settings.webhook_secret
-                secret = WebhookSecret(given.get_secret_value()) if given else None
+            if secret is not None:
                 await app.updater.start_webhook(
                     listen=settings.webhook_listen, port=settings.webhook_port,
                     url_path=urlsplit(settings.webhook_url).path.lstrip("/"), webhook_url=settings.webhook_url,
-                    secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+                    secret_token=secret, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES)
             else:
-                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+                await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES,
+                                                bootstrap_retries=BOOTSTRAP_RETRIES)
             await stop.wait()
-            await app.updater.stop()
-            await app.stop()
+        finally:
+            await _stop(app)
+            await app.shutdown()
     finally:
         app.bot_data[JOBS].shutdown(wait=False, cancel_futures=True)  # never block the loop
         app.bot_data[CORE].close()
-
-
-class Redact(logging.Filter):
-    """Replace secrets (the bot token is part of every Bot API URL) in log records.
-
-    Matched whatever the case: PTB capitalises error descriptions ("Bad Request: x" -> "X"),
-    which lower-cases the rest, so a token an API error echoes comes out changed.
-    """
-
-    def __init__(self, secrets: list[str]):
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-        self._found = re.compile("|".join(map(re.escape, self.secrets)), re.I) if self.secrets else None
-
-    def _clean(self, text: str) -> str:
-        return self._found.sub("***", text) if self._found else text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self._found and self._found.search(message):
-            record.msg, record.args = self._clean(message), ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
-        return True
 
 
 def run(runtime: Runtime, settings: Settings) -> None:

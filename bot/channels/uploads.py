@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import uuid
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from bot.errors import DocumentError
 from bot.ingest.metadata import find_number, sidecar_path, write_sidecar
 from bot.text import fold, nfc, strip_diacritics
 
@@ -121,11 +123,44 @@ def place(documents_dir: Path, downloaded: Path, name: str, meta: dict) -> Calla
     return undo
 
 
-def remove_files(documents_dir: Path, source: str) -> None:
-    """Delete a document and its sidecar, refusing anything outside the documents folder."""
+def removable(documents_dir: Path, source: str) -> str | None:
+    """Why `source` cannot be removed from the chat (a link, or outside the folder), or None."""
+    path = documents_dir / source
+    if path.is_symlink():
+        return ("tệp là một liên kết (symlink), không phải văn bản nằm trong thư mục documents/. "
+                "Quản trị viên máy chủ cần xoá liên kết đó rồi gõ /reindex.")
     root = documents_dir.resolve()
-    path = (documents_dir / source).resolve()
-    if not path.is_relative_to(root) or path == root:
-        raise ValueError(f"not inside the documents folder: {source}")
-    path.unlink(missing_ok=True)
-    sidecar_path(path).unlink(missing_ok=True)
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root) or resolved == root:
+        return "tệp không nằm trong thư mục documents/."
+    return None
+
+
+def park(documents_dir: Path, source: str) -> Callable[[object], None]:
+    """Move a document and its sidecar aside, for a build without them.
+
+    Returns `settle(report)`: with a report (the build without the file was
+    published) the parked files are deleted; with None (the build failed) they
+    are put back, so the folder never loses a file the index still serves.
+    """
+    why = removable(documents_dir, source)
+    if why:
+        raise DocumentError(f"Không xoá được {source}: {why}")
+    path = documents_dir / source
+    parked_dir = documents_dir / UPLOAD_FOLDER
+    parked_dir.mkdir(parents=True, exist_ok=True)
+    stamp = uuid.uuid4().hex
+    moved = []
+    for i, original in enumerate((path, sidecar_path(path))):
+        if original.exists():
+            aside = parked_dir / f"{stamp}.removed.{i}"
+            original.replace(aside)
+            moved.append((original, aside))
+
+    def settle(report) -> None:
+        for original, aside in moved:
+            if report is None:
+                aside.replace(original)
+            else:
+                aside.unlink(missing_ok=True)
+    return settle

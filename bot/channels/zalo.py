@@ -1,110 +1,77 @@
-"""The Zalo channel: a small Zalo Bot Platform client and a thin adapter over the conversation core.
+"""The Zalo Bot Platform channel: a thin adapter over the conversation core.
 
-The platform's API is shaped like Telegram's (`POST <root>/bot<TOKEN>/<method>`,
-answers `{"ok", "result", "error_code", "description"}`) but has no maintained
-Python SDK, so `Client` is a few lines over httpx. Everything runs in threads:
-the conversation core is synchronous, so asyncio would buy nothing here.
+This is the Zalo *Bot Platform* (bots created at bot.zaloplatforms.com, token
+`<id>:<secret>`), not a Zalo Official Account (its own channel). The HTTP
+client and its retries are in zalo_client.py, the webhook server in
+webhook.py; this file turns platform updates into `Incoming` messages and
+sends the core's replies back. It imports nothing of Telegram.
 
-Updates come by long polling (getUpdates; 408 means "nothing new", normal) or,
-when ZALO_WEBHOOK_URL is set, by webhook. The webhook server is the stdlib's
-ThreadingHTTPServer: it needs one POST route, adds no dependency, and the work
-is handed to a thread pool so the platform gets its 200 at once. Put a TLS
-reverse proxy in front of it. getUpdates has no offset and webhooks may be
-retried, so updates are de-duplicated by message_id. Zalo cannot edit a sent
-message, so admin progress is not shown; the outcome arrives as new messages.
-In a group, a message is for the bot when it mentions the bot's name or is a
-command (the same rule the core applies to Telegram groups).
+What the platform does, and what follows here:
+- Updates come by long polling (getUpdates; 408 means "nothing new") or, when
+  ZALO_WEBHOOK_URL is set, by webhook (an HTTPS URL and a secret of 8–256
+  characters, both checked before start). There is no update offset and
+  deliveries may repeat, so messages are de-duplicated by message_id.
+- In a group the platform delivers a message only when the bot is mentioned
+  or replied to, so every delivered group message is for the bot. getMe gives
+  no display name, so a leading "@…" mention is removed whatever its spelling
+  (ZALO_BOT_NAME, when set, lets a multi-word name be removed whole).
+- A pasted link (`message.link.received`) is read as text; reactions are
+  ignored; anything else (images, stickers) gets a polite notice.
+- Sending retries network errors, 408, 425, 429 and 5xx with back-off. A
+  split answer goes out in order and is never sent with a hole: if a part
+  still fails after its retries, no later part is sent, and if earlier parts
+  went out, one short notice says the answer is incomplete and to ask again.
+  Messages of one chat are answered one at a time, so two answers never mix.
+- The free plan has a monthly message quota: every sent message is counted
+  (in the journal), /stats shows the count, and admins are warned once a
+  month when ZALO_QUOTA_WARN_SHARE of ZALO_MONTHLY_QUOTA is used.
+- Zalo cannot edit a sent message, so admin progress is not shown; the
+  outcome arrives as new messages.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hmac
-import json
 import logging
 import re
 import signal
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-import httpx
-
+from bot.channels import zalo_client
 from bot.channels.core import Conversation
 from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
+from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
-from bot.channels.telegram import Redact
+from bot.channels.webhook import secret_header, webhook_server
+from bot.channels.zalo_client import Client, ZaloError, backoff
 from bot.config import Settings
-from bot.errors import CadreBotError
+from bot.errors import BadUsage, CadreBotError
 from bot.runtime import Runtime
+from bot.text import fold, strip_diacritics
 
 log = logging.getLogger(__name__)
 
 APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
-TEXT_EVENT = "message.text.received"
+INCOMPLETE = ("Xin lỗi, phần còn lại của câu trả lời chưa gửi được do lỗi kết nối với Zalo. "
+              "Anh/chị vui lòng hỏi lại sau ít phút.")
+QUOTA_WARNING = ("⚠️ Bot Zalo đã gửi {sent}/{quota} tin trong tháng này ({share:.0%} hạn mức). "
+                 "Khi hết hạn mức, bot sẽ không trả lời được đến đầu tháng sau.")
+TEXT_EVENTS = {"message.text.received", "message.link.received"}
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 POLL_SECONDS = 30  # long-poll timeout asked of the platform
 QUIET_FLOOR = 0.5  # an empty poll never repeats faster than this: no spinning on odd servers
-BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0  # seconds, doubled after each failed poll
-SEND_ATTEMPTS = 4  # a rate-limited (429) message is retried, waiting as told or backing off
-RETRY_AFTER_CAP = 30.0
+SEND_ATTEMPTS = 5  # one try and four retries, backing off 1, 2, 4, 8 s (or as the platform says)
+START_ATTEMPTS = 4  # getMe at start-up: a network blip must not stop the bot
 TYPING_EVERY = 4.5
 REMEMBERED = 4096  # message ids kept for de-duplication
-MAX_BODY = 1_000_000
-BAD_TOKEN = {401, 403, 404}
-
-
-class ZaloError(CadreBotError):
-    """A failed API call. The message names the method, never the URL (it holds the token)."""
-
-    def __init__(self, method: str, code: int | None, description: str, retry_after: float | None = None):
-        super().__init__(f"Zalo Bot API báo lỗi khi gọi {method}: {code or ''} {description}".strip())
-        self.code = code
-        self.retry_after = retry_after
-
-
-def _retry_after(body: dict, header: str | None) -> float | None:
-    """Seconds to wait, from `parameters.retry_after` (Bot API style) or a Retry-After header."""
-    parameters = body.get("parameters")
-    for value in (parameters.get("retry_after") if isinstance(parameters, dict) else None, header):
-        try:
-            if value is not None and float(value) >= 0:
-                return float(value)
-        except (TypeError, ValueError):
-            pass
-    return None
-
-
-class Client:
-    """The Bot API over HTTP: `call(method, payload)` returns `result` or raises ZaloError."""
-
-    def __init__(self, root: str, token: str, timeout: float = 15.0):
-        self._token = token
-        self._http = httpx.Client(base_url=f"{root.rstrip('/')}/bot{token}/", timeout=timeout)
-
-    def call(self, method: str, payload: dict | None = None, timeout: float | None = None):
-        try:
-            resp = self._http.post(method, json=payload or {},
-                                   timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout)
-        except httpx.HTTPError as exc:  # its text can hold the URL, hence the token
-            raise ZaloError(method, None, f"{type(exc).__name__}: {exc}".replace(self._token, "***")) from None
-        try:
-            body = resp.json()
-        except ValueError:
-            body = {}
-        if resp.status_code == 200 and isinstance(body, dict) and body.get("ok"):
-            return body.get("result")
-        body = body if isinstance(body, dict) else {}
-        description = str(body.get("description") or resp.reason_phrase).replace(self._token, "***")
-        raise ZaloError(method, body.get("error_code") or resp.status_code, description,
-                        _retry_after(body, resp.headers.get("Retry-After")))
-
-    def close(self) -> None:
-        self._http.close()
+SECRET_LENGTH = (8, 256)
+VIETNAM = timezone(timedelta(hours=7))  # quota months are counted in Vietnam time
 
 
 class Seen:
@@ -125,6 +92,29 @@ class Seen:
             return True
 
 
+class ChatLocks:
+    """One lock per chat, dropped when idle: a chat's updates are answered one at a time."""
+
+    def __init__(self):
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._users: dict[str, int] = defaultdict(int)
+        self._guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def hold(self, chat_id: str):
+        with self._guard:
+            self._users[chat_id] += 1
+            lock = self._locks[chat_id]
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                self._users[chat_id] -= 1
+                if not self._users[chat_id]:
+                    del self._users[chat_id], self._locks[chat_id]
+
+
 def updates_of(payload) -> list[dict]:
     """The updates in a getUpdates result or webhook body: flat, wrapped in {"ok", "result"}, or a list."""
     if isinstance(payload, dict) and "event_name" not in payload and "result" in payload:
@@ -134,12 +124,46 @@ def updates_of(payload) -> list[dict]:
     return [payload] if isinstance(payload, dict) and payload else []
 
 
+def _folded(text: str) -> str:
+    return " ".join(strip_diacritics(fold(text)).split())
+
+
+def without_mention(text: str, name: str | None = None) -> tuple[str, bool]:
+    """The text without a leading "@mention" (the bot's name when known, else one word); found?"""
+    text = " ".join(text.split())
+    if not text.startswith("@"):
+        return text, False
+    if name:
+        words = len(name.split())
+        head = " ".join(text[1:].split(" ")[:words])
+        if _folded(head) == _folded(name):
+            return text[1 + len(head):].strip(), True
+    # Unknown name: up to a command if one follows the first few words ("@Trợ Lý /help"), else one
+    # word; a leftover word of a longer name is only noise to retrieval.
+    return re.sub(r"^@\S+(?:\s+\S+){0,3}?\s+(?=/[A-Za-z_])|^@\S+\s*", "", text), True
+
+
+def check_webhook(settings: Settings) -> None:
+    """Refuse, before anything starts, a webhook the platform would not call or anyone could."""
+    if not settings.zalo_webhook_url:
+        return
+    low, high = SECRET_LENGTH
+    secret = settings.zalo_webhook_secret.get_secret_value() if settings.zalo_webhook_secret else ""
+    if not low <= len(secret) <= high:
+        raise BadUsage(f"Chế độ webhook Zalo (ZALO_WEBHOOK_URL) cần ZALO_WEBHOOK_SECRET dài {low}–{high} ký tự "
+                       f"(hiện {'chưa đặt' if not secret else f'{len(secret)} ký tự'}).")
+    if urlsplit(settings.zalo_webhook_url).scheme != "https":
+        raise BadUsage("ZALO_WEBHOOK_URL phải là địa chỉ https:// (Zalo chỉ gọi webhook qua HTTPS; "
+                       "đặt một reverse proxy TLS trước cổng ZALO_WEBHOOK_PORT).")
+
+
 class ZaloBot:
     """Updates in, `Conversation` decisions, messages out."""
 
     def __init__(self, runtime: Runtime, settings: Settings):
         if settings.zalo_bot_token is None:
-            raise ValueError("ZALO_BOT_TOKEN is not set")
+            raise BadUsage("chưa đặt ZALO_BOT_TOKEN (trong .env hoặc biến môi trường).")
+        check_webhook(settings)
         token = settings.zalo_bot_token.get_secret_value()
         secret = settings.zalo_webhook_secret.get_secret_value() if settings.zalo_webhook_secret else ""
         self._redact = Redact([token, secret])
@@ -147,23 +171,24 @@ class ZaloBot:
             logging.getLogger(name).addFilter(self._redact)
         self.settings = settings
         self.client = Client(settings.zalo_api_url, token)
-        self.stopping = threading.Event()  # ends a rate-limit wait when the bot stops
         access = Access(set(settings.zalo_admin_ids), set(settings.zalo_allowed_user_ids))
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo", access)
-        self.conv.files = False
-        self.names: list[str] = []
+        self.conv.files = False  # Zalo bots receive no documents
+        self.conv.usage = self.usage
         self.seen = Seen()
+        self.chats = ChatLocks()
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo")
         self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-admin")  # builds wait here
 
     # --- in -------------------------------------------------------------------------
 
-    def dispatch(self, update: dict) -> None:
-        """Hand an update to a worker; the caller (poller, webhook request) returns at once."""
-        try:
-            self.workers.submit(self.process, update)
-        except RuntimeError:  # shutting down
-            log.debug("update dropped during shutdown")
+    def dispatch(self, update: object) -> None:
+        """Hand updates to workers; the caller (poller, webhook request) returns at once."""
+        for one in updates_of(update):
+            try:
+                self.workers.submit(self.process, one)
+            except RuntimeError:  # shutting down
+                log.debug("update dropped during shutdown")
 
     def process(self, update: dict) -> None:
         """One update, start to finish; nothing it raises may reach the pool unseen."""
@@ -173,63 +198,64 @@ class ZaloBot:
             log.exception("update failed")
 
     def _process(self, update: dict) -> None:
+        event = str(update.get("event_name") or "")
+        if "reaction" in event:  # a 👍 on a message is not a question
+            return
         message = update.get("message") if isinstance(update.get("message"), dict) else {}
         key = message.get("message_id")
         if key is not None and not self.seen.first_time(str(key)):
             log.debug("duplicate delivery of message %s ignored", key)
             return
         msg = self.incoming(message)
-        if msg is None or not self.conv.addressed(msg):
-            log.debug("update not for the bot: %s", update.get("event_name"))
+        if msg is None:
+            log.debug("update without a sender or chat: %s", event)
             return
-        try:
-            if update.get("event_name") == TEXT_EVENT:
-                replies = self.conv.admit(msg)  # refused or flooding users never see "typing…"
-                if replies is None:
-                    with self._typing(msg.chat_id):
-                        replies = self.conv.handle(msg)
-            else:
-                replies = self.conv.unreadable(msg)
-        except Exception:
-            log.exception("update failed")
-            replies = [Reply(APOLOGY)]
-        self.deliver(msg.chat_id, replies)
+        with self.chats.hold(msg.chat_id):
+            try:
+                if event in TEXT_EVENTS:
+                    replies = self.conv.admit(msg)  # refused or flooding users never see "typing…"
+                    if replies is None:
+                        with self._typing(msg.chat_id):
+                            replies = self.conv.handle(msg)
+                else:
+                    replies = self.conv.unreadable(msg)
+            except Exception:
+                log.exception("update failed")
+                replies = [Reply(APOLOGY)]
+            self.deliver(msg.chat_id, replies)
 
     def incoming(self, message: dict) -> Incoming | None:
-        """The message as the core sees it; an @mention of the bot is taken out of the text."""
+        """The message as the core sees it; a leading mention of the bot is taken out of the text."""
         sender, chat = message.get("from") or {}, message.get("chat") or {}
         if not sender.get("id") or not chat.get("id"):
             return None
-        text = str(message.get("text") or "")
-        mentioned = False
-        for name in self.names:
-            text, found = re.subn(rf"@{re.escape(name)}(?!\w)", " ", text, flags=re.I)
-            mentioned = mentioned or found > 0
-        return Incoming(str(sender["id"]), str(chat["id"]), " ".join(text.split()),
-                        str(chat.get("chat_type", "")).upper() == "GROUP", mentioned,
+        link = message.get("link") if isinstance(message.get("link"), dict) else {}
+        raw = message.get("text") or message.get("url") or link.get("url") or link.get("title") or ""
+        text, _ = without_mention(str(raw), self.settings.zalo_bot_name)
+        group = str(chat.get("chat_type", "")).upper() == "GROUP"
+        # The platform delivers a group message only when it is for the bot.
+        return Incoming(str(sender["id"]), str(chat["id"]), text, group, group,
                         str(sender.get("display_name") or ""))
 
     # --- out -------------------------------------------------------------------------
 
     def send(self, chat_id: str, text: str) -> bool:
-        """Send one message; a 429 (too many requests) is waited out and retried, not dropped."""
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                self.client.call("sendMessage", {"chat_id": chat_id, "text": text})
-                return True
-            except ZaloError as exc:
-                if exc.code != 429 or attempt == SEND_ATTEMPTS - 1:
-                    log.warning("sendMessage failed: %s", exc)
-                    return False
-                delay = min(exc.retry_after or BACKOFF_FIRST * 2 ** attempt, RETRY_AFTER_CAP)
-                log.info("sendMessage rate-limited; retrying in %.1f s", delay)
-                if self.stopping.wait(delay):
-                    return False
-        return False
+        """Send one message, retrying what may pass on a second try; counted against the quota."""
+        try:
+            self.client.call("sendMessage", {"chat_id": chat_id, "text": text}, attempts=SEND_ATTEMPTS)
+        except ZaloError as exc:
+            log.warning("sendMessage failed: %s", exc)
+            return False
+        self._count()
+        return True
 
     def deliver(self, chat_id: str, replies: list[Reply]) -> None:
-        for reply in replies:
-            self.send(chat_id, reply.text)
+        """The replies in order; after a part that could not be sent, nothing more of that answer."""
+        for i, reply in enumerate(replies):
+            if not self.send(chat_id, reply.text):
+                if i > 0:
+                    self.send(chat_id, INCOMPLETE)
+                return
             if reply.work is not None:
                 self.jobs.submit(self._work, chat_id, reply)
 
@@ -240,7 +266,8 @@ class ZaloBot:
         except Exception:
             log.exception("admin job failed")
             outcome = [Reply(APOLOGY)]
-        self.deliver(chat_id, outcome)
+        with self.chats.hold(chat_id):
+            self.deliver(chat_id, outcome)
 
     @contextlib.contextmanager
     def _typing(self, chat_id: str):
@@ -260,19 +287,47 @@ class ZaloBot:
         finally:
             done.set()
 
+    # --- the monthly quota -------------------------------------------------------------
+
+    def _month(self) -> str:
+        return datetime.now(VIETNAM).strftime("%Y-%m")
+
+    def _count(self) -> None:
+        """Count a sent message; past the warning share, tell the admins once a month."""
+        s = self.settings
+        sent = self.conv.journal.count_sent("zalo", self._month())
+        if not s.zalo_monthly_quota or sent < s.zalo_quota_warn_share * s.zalo_monthly_quota:
+            return
+        if self.conv.journal.warn_once("zalo", self._month()):
+            text = QUOTA_WARNING.format(sent=sent, quota=s.zalo_monthly_quota, share=sent / s.zalo_monthly_quota)
+            log.warning("Zalo quota: %s of %s messages sent this month", sent, s.zalo_monthly_quota)
+            for admin in s.zalo_admin_ids:
+                self.send(admin, text)
+
+    def usage(self) -> list[str]:
+        """The /stats line: messages sent this month against the quota."""
+        month = self._month()
+        sent, quota = self.conv.journal.sent_in("zalo", month), self.settings.zalo_monthly_quota
+        of = f"/{quota} tin ({sent / quota:.0%} hạn mức)" if quota else " tin"
+        return [f"Zalo tháng {month[5:]}/{month[:4]}: đã gửi {sent}{of}"]
+
     # --- serving -----------------------------------------------------------------------
 
     def ready(self) -> None:
-        """Who the bot is (a bad token stops here), then the model and index, so the first answer is quick."""
-        try:
-            me = self.client.call("getMe") or {}
-        except ZaloError as exc:
-            if exc.code in BAD_TOKEN:
-                raise
-            log.warning("getMe failed, carrying on: %s", exc)
-            me = {}
-        self.names = [str(me[k]) for k in ("display_name", "account_name", "name") if me.get(k)]
-        self.conv.username = self.names[0] if self.names else None
+        """Check the token (a refused one stops here), then load the model and index."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                self.client.call("getMe")
+                break
+            except ZaloError as exc:
+                if not exc.transient:
+                    raise CadreBotError(f"Zalo Bot API từ chối ZALO_BOT_TOKEN ({exc}).") from None
+                if attempt == START_ATTEMPTS - 1:
+                    log.warning("getMe failed, carrying on: %s", exc)
+                    break
+                log.warning("getMe failed; retrying in %.0f s: %s", backoff(attempt), exc)
+                if self.client.stopping.wait(backoff(attempt)):
+                    return
         try:
             self.conv.runtime.searcher()
         except CadreBotError as exc:
@@ -280,18 +335,19 @@ class ZaloBot:
 
     def poll(self, stop: threading.Event) -> None:
         """Long polling until `stop`: 408 is a quiet empty answer; errors back off exponentially."""
-        delay = 0.0
+        failures = 0
         while not stop.is_set():
             started = time.monotonic()
             try:
                 updates = updates_of(self.client.call("getUpdates", {"timeout": str(POLL_SECONDS)},
                                                       timeout=POLL_SECONDS + 10))
-                delay = 0.0
+                failures = 0
             except ZaloError as exc:
                 if exc.code != 408:
-                    delay = min(BACKOFF_MAX, delay * 2 or BACKOFF_FIRST)
+                    delay = backoff(failures)
+                    failures += 1
                     if not stop.is_set():
-                        log.warning("getUpdates failed; retrying in %.0f s: %s", delay, exc)
+                        log.warning("getUpdates failed; retrying in %.1f s: %s", delay, exc)
                     stop.wait(delay)
                     continue
                 updates = []
@@ -306,28 +362,26 @@ class ZaloBot:
         self.ready()
         if not s.zalo_webhook_url:
             try:  # getUpdates only works without a webhook
-                self.client.call("deleteWebhook")
+                self.client.call("deleteWebhook", attempts=START_ATTEMPTS)
             except ZaloError as exc:
                 log.warning("deleteWebhook failed: %s", exc)
             # The poller may sit in a 30 s long poll; close() ends it, so stopping is prompt.
             threading.Thread(target=self.poll, args=(stop,), name="cadrebot-zalo-poll", daemon=True).start()
             stop.wait()
             return
-        if s.zalo_webhook_secret is None:
-            raise CadreBotError("Chế độ webhook cần ZALO_WEBHOOK_SECRET (8–256 ký tự).")
         secret = s.zalo_webhook_secret.get_secret_value()
-        server = webhook_server(self, secret, urlsplit(s.zalo_webhook_url).path or "/",
-                                s.zalo_webhook_listen, s.zalo_webhook_port)
+        server = webhook_server(urlsplit(s.zalo_webhook_url).path or "/", s.zalo_webhook_listen,
+                                s.zalo_webhook_port, secret_header(SECRET_HEADER, secret), self.dispatch)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            self.client.call("setWebhook", {"url": s.zalo_webhook_url, "secret_token": secret})
+            self.client.call("setWebhook", {"url": s.zalo_webhook_url, "secret_token": secret},
+                             attempts=START_ATTEMPTS)
             stop.wait()
         finally:
             server.shutdown()
             server.server_close()
 
     def close(self) -> None:
-        self.stopping.set()
         self.workers.shutdown(wait=False, cancel_futures=True)
         self.jobs.shutdown(wait=False, cancel_futures=True)
         self.client.close()
@@ -336,52 +390,13 @@ class ZaloBot:
             logging.getLogger(name).removeFilter(self._redact)
 
 
-def webhook_server(bot: ZaloBot, secret: str, path: str, host: str, port: int) -> ThreadingHTTPServer:
-    """POST `path` with the right secret header: 200 at once, the update handled by a worker."""
-    expected = secret.encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, fmt, *args):  # the default writes every request to stderr
-            log.debug("webhook: " + fmt, *args)
-
-        def _answer(self, status: int) -> None:
-            body = json.dumps({"ok": status == 200}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def do_POST(self) -> None:
-            if urlsplit(self.path).path != path:
-                return self._answer(404)
-            given = (self.headers.get(SECRET_HEADER) or "").encode()
-            if not hmac.compare_digest(given, expected):
-                log.warning("webhook call with a wrong secret from %s refused", self.client_address[0])
-                return self._answer(403)
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                return self._answer(413)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-            except ValueError:
-                return self._answer(400)
-            self._answer(200)
-            for update in updates_of(body):
-                bot.dispatch(update)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
-
-
 def run(runtime: Runtime, settings: Settings, stop: threading.Event | None = None) -> None:
     """`cadrebot zalo`: serve until SIGINT or SIGTERM, or until `stop` is set when one is given."""
     previous = {}
+    bot = ZaloBot(runtime, settings)  # refuses bad settings before any signal handler is touched
     if stop is None:
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    bot = ZaloBot(runtime, settings)
     try:
         bot.serve(stop)
     finally:

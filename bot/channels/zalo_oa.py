@@ -17,8 +17,8 @@ This file only maps events to the conversation core and sends its replies:
 Replies are plain text under 2,000 characters (`render.PLAIN`); the OA has no
 typing indicator and cannot edit a sent message. A reply the user cannot
 receive (the 7-day window) is logged and counted by the client and dropped.
-/stats, for an OA admin, ends with the token status and this month's counts;
-`status_lines(settings)` gives the same to doctor and the other channels.
+/stats (`conv.usage`) ends with the token status and this month's counts;
+`settings_status(settings)` gives the same to doctor and the other channels.
 """
 
 from __future__ import annotations
@@ -29,22 +29,23 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.channels.core import Conversation, parse_command
+from bot.channels.core import Conversation
 from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
+from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
-from bot.channels.telegram import Redact
+from bot.channels.webhook import webhook_server
+from bot.channels.zalo import APOLOGY, INCOMPLETE
 from bot.channels.zalo_oa_client import Client, Unreachable
 from bot.channels.zalo_oa_tokens import NAME, RefreshFailed, Tokens, status_line
-from bot.channels.zalo_oa_webhook import Verifier, webhook_server
+from bot.channels.zalo_oa_webhook import Verifier, message_id
 from bot.config import Settings
 from bot.db import Database, TokenPair, open_database
-from bot.errors import CadreBotError
+from bot.errors import BadUsage, CadreBotError
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
 TEXT, FOLLOW, MEDIA_PREFIX = "user_send_text", "follow", "user_send_"
 LOGGERS = [__name__, "bot.channels.zalo_oa_client", "bot.channels.zalo_oa_tokens",
            "bot.channels.zalo_oa_webhook", "bot.db.tokens", "httpx", "httpcore"]
@@ -71,7 +72,7 @@ class OABot:
     def __init__(self, runtime: Runtime, settings: Settings):
         missing = settings.zalo_oa_missing()
         if missing:
-            raise CadreBotError(f"Chưa đặt {', '.join(missing)} (trong .env hoặc biến môi trường).")
+            raise BadUsage(f"chưa đặt {', '.join(missing)} (trong .env hoặc biến môi trường).")
         self.settings = s = settings
         self._static = [x.get_secret_value() for x in (s.zalo_oa_secret_key, s.zalo_app_secret,
                                                         s.zalo_oa_access_token, s.zalo_oa_refresh_token) if x]
@@ -89,6 +90,7 @@ class OABot:
                              count=lambda outcome: self.db.counters.add(f"{NAME} {outcome}", _month()))
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo_oa", Access(set(s.zalo_oa_admin_ids)))
         self.conv.files = False  # the OA API hands over no documents to index
+        self.conv.usage = lambda: status_lines(self.db)  # /stats: the token state and this month's counts
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo-oa")
         self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-oa-admin")
 
@@ -106,8 +108,14 @@ class OABot:
 
     # --- in -------------------------------------------------------------------------
 
-    def dispatch(self, event: dict) -> None:
-        """Hand an event to a worker; the webhook request returns at once."""
+    def dispatch(self, event: object) -> None:
+        """A verified event: dropped if delivered before (shared database), else handed to a worker."""
+        if not isinstance(event, dict):
+            return
+        key = message_id(event)
+        if key is not None and not self.db.seen.first_time(NAME, key):
+            log.debug("redelivery of %s ignored", key)
+            return
         try:
             self.workers.submit(self.process, event)
         except RuntimeError:  # shutting down
@@ -130,8 +138,6 @@ class OABot:
         try:
             if name == TEXT:
                 replies = self.conv.handle(msg)
-                if self._is_admin_stats(msg):
-                    replies = replies + self.conv.say_lines(status_lines(self.db))
             elif name == FOLLOW:
                 msg.text = "/start"
                 replies = self.conv.handle(msg)
@@ -142,27 +148,26 @@ class OABot:
             replies = [Reply(APOLOGY)]
         self.deliver(msg.user_id, replies)
 
-    def _is_admin_stats(self, msg: Incoming) -> bool:
-        command = parse_command(msg.text)
-        return command is not None and command.name == "stats" and self.conv.access.is_admin(msg.user_id)
-
     # --- out -------------------------------------------------------------------------
 
-    def send(self, user_id: str, text: str) -> bool:
-        """One message; every failure is logged where it is understood, and never raised."""
+    def send(self, user_id: str, text: str) -> Exception | None:
+        """One message: None when sent, else why not (logged where it was understood), never raised."""
         try:
             self.client.send_text(user_id, text)
-            return True
-        except (RefreshFailed, Unreachable):
-            return False  # logged where it was understood, with what to do
+            return None
+        except (RefreshFailed, Unreachable) as exc:
+            return exc  # logged by the token keeper or the client, with what to do
         except CadreBotError as exc:  # the API's other errors, transport, the database
             log.warning("Zalo OA: reply to %s not sent: %s", user_id, exc)
-            return False
+            return exc
 
     def deliver(self, user_id: str, replies: list[Reply]) -> None:
-        """The replies in order; after a failed one the rest would read out of context, so they stop."""
-        for reply in replies:
-            if not self.send(user_id, reply.text):
+        """The replies in order, never with a hole: after a part that failed, nothing more of it."""
+        for i, reply in enumerate(replies):
+            failed = self.send(user_id, reply.text)
+            if failed is not None:
+                if i > 0 and not isinstance(failed, (RefreshFailed, Unreachable)):
+                    self.send(user_id, INCOMPLETE)  # as on the Zalo bot: the answer is not whole
                 return
             if reply.work is not None:
                 self.jobs.submit(self._work, user_id, reply)
@@ -187,8 +192,8 @@ class OABot:
             log.warning("the index is not usable yet: %s", exc)
         path = "/" + s.zalo_oa_webhook_path.lstrip("/")
         verifier = Verifier(s.zalo_oa_signature_id or s.zalo_oa_app_id, s.zalo_oa_secret_key.get_secret_value())
-        server = webhook_server(verifier, lambda key: self.db.seen.first_time(NAME, key), self.dispatch, path,
-                                s.zalo_oa_webhook_listen, s.zalo_oa_webhook_port)
+        server = webhook_server(path, s.zalo_oa_webhook_listen, s.zalo_oa_webhook_port, verifier.authentic,
+                                self.dispatch)
         threading.Thread(target=server.serve_forever, name="cadrebot-zalo-oa-webhook", daemon=True).start()
         log.info("Zalo OA webhook listening on %s:%s%s", s.zalo_oa_webhook_listen, server.server_address[1], path)
         try:
@@ -242,10 +247,10 @@ def incoming(event: dict) -> Incoming | None:
 def run(runtime: Runtime, settings: Settings, stop: threading.Event | None = None) -> None:
     """`cadrebot zalo-oa`: serve until SIGINT or SIGTERM, or until `stop` is set when one is given."""
     previous = {}
+    bot = OABot(runtime, settings)  # refuses bad settings before any signal handler is touched
     if stop is None:
         stop = threading.Event()
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    bot = OABot(runtime, settings)
     try:
         bot.serve(stop)
     finally:

@@ -17,8 +17,8 @@ whatever happened; the outcome is the body's `error` field:
 A failed token refresh is the token keeper's RefreshFailed, raised as it is.
 
 A transport failure (no connection, timeout, HTTP 5xx) is an OATransportError
-and is retried with the same doubling back-off as the Bot Platform's
-rate-limited sends. Domain errors and transport errors are separate classes
+and is retried with the Bot Platform client's back-off (`zalo_client.backoff`:
+1, 2, 4, 8 s). Domain errors and transport errors are separate classes
 because only the latter say nothing about the message itself (a timeout after
 the request went out may mean it was delivered: a retry can then repeat it).
 """
@@ -31,6 +31,7 @@ from typing import Callable
 
 import httpx
 
+from bot.channels.zalo_client import backoff
 from bot.channels.zalo_oa_tokens import RefreshFailed, Tokens
 from bot.errors import CadreBotError
 
@@ -40,8 +41,7 @@ LIMIT = 2000  # characters in one text message
 TOKEN_EXPIRED = {-216, -220, -124}
 RATE_LIMITED = -32
 UNREACHABLE = {-230, -232, -213, -217, -227, -244}
-ATTEMPTS = 4
-BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0  # seconds, doubled after each failed attempt
+ATTEMPTS = 5  # as the Bot Platform's sends: one try and four retries
 TIMEOUT = 15.0
 
 
@@ -133,8 +133,8 @@ class Client:
         return body
 
     def _back_off(self, attempt: int, why: Exception) -> bool:
-        """Wait before the next attempt; False when the bot is stopping."""
-        delay = min(BACKOFF_FIRST * 2 ** attempt, BACKOFF_MAX)
+        """Wait before the next attempt, as the Bot Platform client does; False when the bot is stopping."""
+        delay = backoff(attempt)
         log.info("Zalo OA: %s; retrying in %.1f s", why, delay)
         return not self.stopping.wait(delay)
 

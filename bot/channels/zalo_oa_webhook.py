@@ -1,4 +1,4 @@
-"""The Official Account webhook: check Zalo's signature, answer 200 at once, hand each new event on.
+"""The Official Account webhook's own checks: Zalo's signature, and the key that spots a redelivery.
 
 Zalo signs each POST with `X-ZEvent-Signature: mac=<hex>`, where
 hex = sha256(app_id + raw body + timestamp + OA secret key): a plain SHA-256,
@@ -11,12 +11,10 @@ is checked, the id is configurable (ZALO_OA_SIGNATURE_ID), and a signature
 that matches one of the other forms is still refused, with a log line that
 says which setting to change.
 
-A refused POST gets 403 and causes no work. An accepted one gets 200 before
-anything else happens (Zalo wants it within 2 s); the event then goes to
-`dispatch` unless its message id was seen before, in the shared store, so a
-redelivery is answered once, even across a restart. The server is the stdlib's
-ThreadingHTTPServer, as for the Bot Platform webhook: one route, no dependency.
-Put a TLS reverse proxy in front of it; Zalo only calls HTTPS URLs.
+The server itself is the shared `webhook.webhook_server` (one POST route, 403
+when `Verifier.authentic` says no, 200 before any work); the adapter drops a
+redelivery by `message_id(event)` in the shared database, so it is answered
+once, even across a restart or by another worker.
 """
 
 from __future__ import annotations
@@ -25,15 +23,13 @@ import hashlib
 import hmac
 import json
 import logging
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Mapping
 
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 TIMESTAMP_HEADER = "X-ZEvent-Timestamp"  # read by some integrations; only used to explain a mismatch
-MAX_BODY = 1_000_000
 
 
 def mac(signer_id: str, raw: bytes, timestamp: str, secret: str) -> str:
@@ -54,6 +50,17 @@ class Verifier:
     def __init__(self, signer_id: str, secret: str):
         self.signer_id = signer_id
         self._secret = secret
+
+    def authentic(self, headers: Mapping[str, str], raw: bytes) -> bool:
+        """The check the webhook server calls: the signature header against the raw body."""
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            event = None
+        if not isinstance(event, dict):
+            log.warning("Zalo OA webhook refused: the body is not a JSON object")
+            return False
+        return self.check(raw, event, headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER))
 
     def check(self, raw: bytes, event: dict, header: str | None, header_timestamp: str | None = None) -> bool:
         given = _given(header)
@@ -91,53 +98,3 @@ def message_id(event: dict) -> str | None:
     who = (event.get("follower") or event.get("sender") or {}).get("id")
     when = event.get("timestamp")
     return f"{event.get('event_name')}:{who}:{when}" if who and when else None
-
-
-def webhook_server(verifier: Verifier, first_time: Callable[[str], bool], dispatch: Callable[[dict], None],
-                   path: str, host: str, port: int) -> ThreadingHTTPServer:
-    """The server (not started): POST `path` with a good signature -> 200, then `dispatch(event)`
-    if `first_time(message_id(event))` (the shared store's de-duplication) says it is new."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):  # the platform's calls are not worth a line each
-            pass
-
-        def _answer(self, status: int) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def do_GET(self):
-            # A plain GET answers 200 so a URL check (and a health probe) finds the route alive.
-            self._answer(200 if self.path.split("?")[0] == path else 404)
-
-        def do_POST(self):
-            if self.path.split("?")[0] != path:
-                return self._answer(404)
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                return self._answer(400)
-            if not 0 < length <= MAX_BODY:
-                return self._answer(413 if length > MAX_BODY else 400)
-            raw = self.rfile.read(length)
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                event = None
-            if not isinstance(event, dict):
-                return self._answer(400)
-            if not verifier.check(raw, event, self.headers.get(SIGNATURE_HEADER),
-                                  self.headers.get(TIMESTAMP_HEADER)):
-                return self._answer(403)
-            self._answer(200)  # first: the work happens after Zalo has its answer
-            self.wfile.flush()
-            key = message_id(event)
-            if key is not None and not first_time(key):
-                log.debug("redelivery of %s ignored", key)
-                return
-            dispatch(event)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server

@@ -123,6 +123,11 @@ class Index:
         """Positions of every chunk of one article, in reading order."""
         return list(self._articles.get((document_id, article), []))
 
+    def counts(self, document_id: int) -> tuple[int, int]:
+        """(articles, passages) of one document."""
+        mine = [a for d, a in zip(self.doc_of.tolist(), self.article_of) if d == document_id]
+        return len({a for a in mine if a}), len(mine)
+
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.folder.rglob("*") if p.is_file())
         return {"version": self.folder.name, "model": self.config.get("model"),

@@ -23,7 +23,7 @@ import os
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -38,6 +38,20 @@ from bot.ingest import CHUNKER_VERSION, Prepared, list_documents, prepare
 from bot.ingest.metadata import sidecar_path
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build, as one object: the runtime makes it from the settings once.
+
+    `rebuild` ignores the previous version; `ann_threshold` is the chunk count
+    past which FAISS switches to IVF; `max_document_mb` refuses larger files
+    by their size, before they are read (None: no limit).
+    """
+
+    rebuild: bool = False
+    ann_threshold: int = 200_000
+    max_document_mb: float | None = None
 
 
 @dataclass
@@ -121,27 +135,28 @@ def _reusable(previous: Path | None, model: str, rebuild: bool) -> dict | None:
     return config if same else None
 
 
-def build_index(documents_dir: Path, index_dir: Path, embedder, *, rebuild: bool = False,
-                ann_threshold: int = 200_000, max_document_mb: float | None = None,
-                progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+def build_index(documents_dir: Path, index_dir: Path, embedder, options: BuildOptions | None = None, *,
+                progress: Callable[[str, int, int], None] | None = None, **overrides) -> BuildReport:
     """Bring the index in line with the documents folder and publish it atomically.
 
     `progress(stage, done, total)` is called as documents are read and embedded.
+    `overrides` are BuildOptions fields (`rebuild=True`), for callers without an options object.
     """
+    options = replace(options or BuildOptions(), **overrides)
     started = time.perf_counter()
     if not documents_dir.is_dir():
         raise DocumentError(f"Không tìm thấy thư mục tài liệu: {documents_dir}")
-    index_dir.mkdir(parents=True, exist_ok=True)
+    layout.ensure_folder(index_dir)
     report = BuildReport()
     with _Lock(index_dir / ".lock"):
         layout.clean_stale(index_dir)
         previous = layout.current_version(index_dir)
-        config = _reusable(previous, embedder.name, rebuild)
+        config = _reusable(previous, embedder.name, options.rebuild)
         report.rebuilt = config is None
         work = layout.new_version_dir(index_dir)
         try:
             changed = _build_version(work, previous if config else None, documents_dir, embedder,
-                                     ann_threshold, report, progress, max_document_mb)
+                                     options, report, progress)
         except BaseException:
             # A failed build leaves nothing behind; the published version is untouched.
             shutil.rmtree(work, ignore_errors=True)
@@ -187,8 +202,7 @@ class _Carried:
 
 
 def _build_version(work: Path, previous: Path | None, documents_dir: Path, embedder,
-                   ann_threshold: int, report: BuildReport, progress,
-                   max_document_mb: float | None = None) -> bool:
+                   options: BuildOptions, report: BuildReport, progress) -> bool:
     """Fill `work` from `previous` (when reusable) plus the changes; False when there were none."""
     db_path = work / "meta.sqlite"
     if previous is not None:
@@ -197,10 +211,10 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
     db = store.connect(db_path)
     try:
         new_ids, new_vectors = _apply_changes(db, documents_dir, embedder, report, progress,
-                                              carried.counts, max_document_mb)
+                                              carried.counts, options)
         if previous is not None and not report.changed:
             return False
-        _write_backends(db, work, carried, new_ids, new_vectors, ann_threshold, report)
+        _write_backends(db, work, carried, new_ids, new_vectors, options.ann_threshold, report)
         return True
     finally:
         db.close()
@@ -208,7 +222,7 @@ def _build_version(work: Path, previous: Path | None, documents_dir: Path, embed
 
 def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report: BuildReport,
                    progress, counts: dict[str, TermCounts],
-                   max_document_mb: float | None = None) -> tuple[list[int], list[np.ndarray]]:
+                   options: BuildOptions) -> tuple[list[int], list[np.ndarray]]:
     """Delete removed documents, insert new and changed ones; their chunk ids and vectors."""
     known = {d.source: d for d in store.documents(db)}
     files = list_documents(documents_dir)
@@ -230,7 +244,7 @@ def _apply_changes(db: sqlite3.Connection, documents_dir: Path, embedder, report
             report.unchanged.append(source)
             continue
         try:
-            prepared = prepare(path, source, max_document_mb)
+            prepared = prepare(path, source, options.max_document_mb)
         except DocumentError as exc:
             # An unreadable new version never erases the old one from the index.
             report.skipped[source] = str(exc)

@@ -30,8 +30,25 @@ CONFIG = "config.json"
 _REINDEX = "Hãy lập chỉ mục lại: cadrebot index --rebuild"
 
 
+def _not_a_folder(index_dir: Path) -> IndexMissing:
+    return IndexMissing(f"Đường dẫn chỉ mục {index_dir} là một tệp, không phải thư mục. "
+                        "Hãy chọn một thư mục khác (--index hoặc INDEX_DIR).")
+
+
+def ensure_folder(index_dir: Path) -> None:
+    """Create the index folder; a file in its place is a clear error, not a traceback."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise _not_a_folder(index_dir)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a parent is a file
+        raise _not_a_folder(index_dir) from None
+
+
 def current_version(index_dir: Path) -> Path | None:
     """The published version folder, or None when nothing was published yet."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise _not_a_folder(index_dir)
     pointer = index_dir / CURRENT
     if not pointer.exists():
         return None
