@@ -377,12 +377,17 @@ def test_cli_zalo_oa_names_the_missing_settings():
     assert "ZALO_OA_SECRET_KEY, ZALO_APP_SECRET, ZALO_OA_REFRESH_TOKEN" in result.output
 
 
+def _env(values: dict, documents: Path, index: Path, tmp_path: Path, **extra: str) -> dict:
+    """The environment of a `python -m bot` subprocess: the test's settings as variables."""
+    return {**os.environ, "DOCUMENTS_DIR": str(documents), "INDEX_DIR": str(index),
+            "JOURNAL_PATH": str(tmp_path / "journal.sqlite"),
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+            **{k.upper(): ",".join(v) if isinstance(v, list) else str(v) for k, v in values.items()}, **extra}
+
+
 def test_cadrebot_zalo_oa_serves_until_sigterm(api, shipped_index, tmp_path, settings_for):
     values = settings_for()
-    env = {**os.environ, "DOCUMENTS_DIR": str(shipped_index.documents_dir),
-           "INDEX_DIR": str(shipped_index.index_dir), "JOURNAL_PATH": str(tmp_path / "journal.sqlite"),
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-           **{k.upper(): ",".join(v) if isinstance(v, list) else str(v) for k, v in values.items()}}
+    env = _env(values, shipped_index.documents_dir, shipped_index.index_dir, tmp_path)
     url = f"http://127.0.0.1:{values['zalo_oa_webhook_port']}/zalo-oa"
     proc = subprocess.Popen([sys.executable, "-m", "bot", "zalo-oa"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -410,11 +415,7 @@ def test_cadrebot_run_serves_the_oa_beside_the_zalo_bot(api, shipped_index, tmp_
     shutil.copytree(shipped_index.index_dir, index)
     zalo_bot = ZaloAPI().start()
     values = settings_for()
-    env = {**os.environ, "DOCUMENTS_DIR": str(docs), "INDEX_DIR": str(index),
-           "JOURNAL_PATH": str(tmp_path / "journal.sqlite"), "ZALO_BOT_TOKEN": zalo_bot.token,
-           "ZALO_API_URL": zalo_bot.url,
-           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-           **{k.upper(): ",".join(v) if isinstance(v, list) else str(v) for k, v in values.items()}}
+    env = _env(values, docs, index, tmp_path, ZALO_BOT_TOKEN=zalo_bot.token, ZALO_API_URL=zalo_bot.url)
     url = f"http://127.0.0.1:{values['zalo_oa_webhook_port']}/zalo-oa"
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

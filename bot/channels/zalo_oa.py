@@ -24,18 +24,19 @@ receive (the 7-day window) is logged and counted by the client and dropped.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Callable
 
+from bot.channels import serving
 from bot.channels.core import Conversation
 from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
 from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
 from bot.channels.webhook import webhook_server
-from bot.channels.zalo import APOLOGY, INCOMPLETE
+from bot.channels.zalo import APOLOGY, INCOMPLETE, VIETNAM, ChatLocks
 from bot.channels.zalo_oa_client import Client, Unreachable
 from bot.channels.zalo_oa_tokens import NAME, RefreshFailed, Tokens, status_line
 from bot.channels.zalo_oa_webhook import Verifier, message_id
@@ -55,7 +56,8 @@ OUTCOMES = ("sent", "unreachable", "failed")
 
 
 def _month() -> str:
-    return time.strftime("%Y-%m", time.gmtime())
+    """Counts are kept per month in Vietnam time, as the Zalo bot's quota."""
+    return datetime.now(VIETNAM).strftime("%Y-%m")
 
 
 def status_lines(db: Database) -> list[str]:
@@ -91,6 +93,7 @@ class OABot:
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo_oa", Access(set(s.zalo_oa_admin_ids)))
         self.conv.files = False  # the OA API hands over no documents to index
         self.conv.usage = lambda: status_lines(self.db)  # /stats: the token state and this month's counts
+        self.chats = ChatLocks()  # one user's messages are answered one at a time: answers never mix
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo-oa")
         self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-oa-admin")
 
@@ -135,18 +138,19 @@ class OABot:
         if msg is None or not wanted:  # group chats (GMF) are not served: one user and the OA only
             log.debug("Zalo OA event %s ignored", name)
             return
-        try:
-            if name == TEXT:
-                replies = self.conv.handle(msg)
-            elif name == FOLLOW:
-                msg.text = "/start"
-                replies = self.conv.handle(msg)
-            else:
-                replies = self.conv.unreadable(msg)
-        except Exception:
-            log.exception("Zalo OA event failed")
-            replies = [Reply(APOLOGY)]
-        self.deliver(msg.user_id, replies)
+        with self.chats.hold(msg.chat_id):
+            try:
+                if name == TEXT:
+                    replies = self.conv.handle(msg)
+                elif name == FOLLOW:
+                    msg.text = "/start"
+                    replies = self.conv.handle(msg)
+                else:
+                    replies = self.conv.unreadable(msg)
+            except Exception:
+                log.exception("Zalo OA event failed")
+                replies = [Reply(APOLOGY)]
+            self.deliver(msg.user_id, replies)
 
     # --- out -------------------------------------------------------------------------
 
@@ -179,7 +183,8 @@ class OABot:
         except Exception:
             log.exception("admin job failed")
             outcome = [Reply(APOLOGY)]
-        self.deliver(user_id, outcome)
+        with self.chats.hold(user_id):
+            self.deliver(user_id, outcome)
 
     # --- serving -----------------------------------------------------------------------
 
@@ -246,32 +251,9 @@ def incoming(event: dict) -> Incoming | None:
 
 def run(runtime: Runtime, settings: Settings, stop: threading.Event | None = None) -> None:
     """`cadrebot zalo-oa`: serve until SIGINT or SIGTERM, or until `stop` is set when one is given."""
-    previous = {}
-    bot = OABot(runtime, settings)  # refuses bad settings before any signal handler is touched
-    if stop is None:
-        stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        bot.serve(stop)
-    finally:
-        bot.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    serving.run(lambda: OABot(runtime, settings), stop)
 
 
-def in_background(runtime: Runtime, settings: Settings):
+def in_background(runtime: Runtime, settings: Settings) -> Callable[[], None]:
     """Serve in a thread (beside the other channels); returns the function that stops it."""
-    stop = threading.Event()
-
-    def main() -> None:
-        try:
-            run(runtime, settings, stop)
-        except Exception:
-            log.exception("the Zalo OA channel stopped")
-    thread = threading.Thread(target=main, name="cadrebot-zalo-oa", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(10)
-    return halt
+    return serving.in_background(lambda: OABot(runtime, settings), "zalo-oa")
