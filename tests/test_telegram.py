@@ -432,6 +432,16 @@ def test_webhook_mode_refuses_to_start_without_a_secret(api, corpus, monkeypatch
     assert api.calls == []  # refused before anything reached Telegram
 
 
+def test_a_refused_token_is_a_clear_error(api, corpus, monkeypatch, tmp_path):
+    wrong = "123:wrong-TOKEN-value"
+    for key, value in {"TELEGRAM_BOT_TOKEN": wrong, "TELEGRAM_API_URL": api.url, "DOCUMENTS_DIR": str(corpus[0]),
+                       "INDEX_DIR": str(corpus[1]), "JOURNAL_PATH": str(tmp_path / "j.sqlite")}.items():
+        monkeypatch.setenv(key, value)
+    result = CliRunner().invoke(app, ["telegram"])
+    assert result.exit_code == 1 and "Telegram từ chối TELEGRAM_BOT_TOKEN" in result.output
+    assert wrong not in result.output and isinstance(result.exception, SystemExit)
+
+
 def test_a_start_up_network_blip_is_retried(start_bot, api, monkeypatch):
     monkeypatch.setattr(telegram, "BOOTSTRAP_DELAY", 0.1)
     api.fail("getMe", times=2, code=502)

@@ -32,7 +32,9 @@ Modules:
     terminal.py    the terminal channel (`cadrebot chat`)
     telegram.py    the python-telegram-bot adapter
     zalo_client.py the Zalo Bot Platform HTTP client (retries; ZaloTransportError)
-    webhook.py     a small webhook HTTP server (secret checked in constant time)
+    webhook.py     a small webhook HTTP server (the channel's own authentication check)
+    threads.py     de-duplication and per-chat order for adapters that run in threads
+    quota.py       a platform's monthly message quota: counted, shown in /stats, admins warned
     zalo.py        the Zalo Bot Platform adapter
 
 No module here imports core.py except the adapters, and core.py imports the

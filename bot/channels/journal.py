@@ -1,5 +1,8 @@
 """The question log and feedback, in SQLite: what officials ask, what was answered, what helped.
 
+It also counts the messages each channel sent per month (platform quotas,
+see `count_sent`): one small block, to move into bot/db with the rest.
+
 It lives beside the index versions (`<index_dir>/journal.sqlite` by default),
 not inside one, so re-indexing never touches it. The schema changes only
 through the named MIGRATIONS below, applied in order and recorded in

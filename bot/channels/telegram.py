@@ -309,11 +309,12 @@ async def _initialize(app: Application) -> None:
         try:
             await app.initialize()
             return
-        except InvalidToken:
-            raise
+        except InvalidToken:  # its message quotes the token: never shown
+            raise CadreBotError("Telegram từ chối TELEGRAM_BOT_TOKEN: mã không đúng hoặc đã bị thu hồi.") from None
         except NetworkError as exc:  # includes TimedOut; a bad token is not retried
             if attempt == BOOTSTRAP_RETRIES:
-                raise
+                raise CadreBotError(f"Không kết nối được Telegram sau {attempt + 1} lần thử "
+                                    f"({type(exc).__name__}).") from None
             log.warning("start-up call failed; retrying in %.0f s: %s", delay, exc)
             await asyncio.sleep(delay)
             delay *= 2

@@ -37,17 +37,16 @@ import re
 import signal
 import threading
 import time
-from collections import OrderedDict, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from bot.channels import zalo_client
 from bot.channels.core import Conversation
 from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
+from bot.channels.quota import MonthlyQuota
 from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
+from bot.channels.threads import ChatLocks, Seen
 from bot.channels.webhook import secret_header, webhook_server
 from bot.channels.zalo_client import Client, ZaloError, backoff
 from bot.config import Settings
@@ -60,8 +59,6 @@ log = logging.getLogger(__name__)
 APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
 INCOMPLETE = ("Xin lỗi, phần còn lại của câu trả lời chưa gửi được do lỗi kết nối với Zalo. "
               "Anh/chị vui lòng hỏi lại sau ít phút.")
-QUOTA_WARNING = ("⚠️ Bot Zalo đã gửi {sent}/{quota} tin trong tháng này ({share:.0%} hạn mức). "
-                 "Khi hết hạn mức, bot sẽ không trả lời được đến đầu tháng sau.")
 TEXT_EVENTS = {"message.text.received", "message.link.received"}
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 POLL_SECONDS = 30  # long-poll timeout asked of the platform
@@ -69,50 +66,7 @@ QUIET_FLOOR = 0.5  # an empty poll never repeats faster than this: no spinning o
 SEND_ATTEMPTS = 5  # one try and four retries, backing off 1, 2, 4, 8 s (or as the platform says)
 START_ATTEMPTS = 4  # getMe at start-up: a network blip must not stop the bot
 TYPING_EVERY = 4.5
-REMEMBERED = 4096  # message ids kept for de-duplication
 SECRET_LENGTH = (8, 256)
-VIETNAM = timezone(timedelta(hours=7))  # quota months are counted in Vietnam time
-
-
-class Seen:
-    """The most recent message ids, to answer each message once."""
-
-    def __init__(self, size: int = REMEMBERED):
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def first_time(self, key: str) -> bool:
-        with self._lock:
-            if key in self._ids:
-                return False
-            self._ids[key] = None
-            if len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-            return True
-
-
-class ChatLocks:
-    """One lock per chat, dropped when idle: a chat's updates are answered one at a time."""
-
-    def __init__(self):
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._users: dict[str, int] = defaultdict(int)
-        self._guard = threading.Lock()
-
-    @contextlib.contextmanager
-    def hold(self, chat_id: str):
-        with self._guard:
-            self._users[chat_id] += 1
-            lock = self._locks[chat_id]
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                self._users[chat_id] -= 1
-                if not self._users[chat_id]:
-                    del self._users[chat_id], self._locks[chat_id]
 
 
 def updates_of(payload) -> list[dict]:
@@ -174,7 +128,9 @@ class ZaloBot:
         access = Access(set(settings.zalo_admin_ids), set(settings.zalo_allowed_user_ids))
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo", access)
         self.conv.files = False  # Zalo bots receive no documents
-        self.conv.usage = self.usage
+        self.quota = MonthlyQuota(self.conv.journal, "zalo", "Zalo", settings.zalo_monthly_quota,
+                                  settings.zalo_quota_warn_share, self._warn_admins)
+        self.conv.usage = self.quota.lines
         self.seen = Seen()
         self.chats = ChatLocks()
         self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo")
@@ -246,7 +202,7 @@ class ZaloBot:
         except ZaloError as exc:
             log.warning("sendMessage failed: %s", exc)
             return False
-        self._count()
+        self.quota.sent()
         return True
 
     def deliver(self, chat_id: str, replies: list[Reply]) -> None:
@@ -287,29 +243,10 @@ class ZaloBot:
         finally:
             done.set()
 
-    # --- the monthly quota -------------------------------------------------------------
-
-    def _month(self) -> str:
-        return datetime.now(VIETNAM).strftime("%Y-%m")
-
-    def _count(self) -> None:
-        """Count a sent message; past the warning share, tell the admins once a month."""
-        s = self.settings
-        sent = self.conv.journal.count_sent("zalo", self._month())
-        if not s.zalo_monthly_quota or sent < s.zalo_quota_warn_share * s.zalo_monthly_quota:
-            return
-        if self.conv.journal.warn_once("zalo", self._month()):
-            text = QUOTA_WARNING.format(sent=sent, quota=s.zalo_monthly_quota, share=sent / s.zalo_monthly_quota)
-            log.warning("Zalo quota: %s of %s messages sent this month", sent, s.zalo_monthly_quota)
-            for admin in s.zalo_admin_ids:
-                self.send(admin, text)
-
-    def usage(self) -> list[str]:
-        """The /stats line: messages sent this month against the quota."""
-        month = self._month()
-        sent, quota = self.conv.journal.sent_in("zalo", month), self.settings.zalo_monthly_quota
-        of = f"/{quota} tin ({sent / quota:.0%} hạn mức)" if quota else " tin"
-        return [f"Zalo tháng {month[5:]}/{month[:4]}: đã gửi {sent}{of}"]
+    def _warn_admins(self, text: str) -> None:
+        log.warning("Zalo quota: %s", text)
+        for admin in self.settings.zalo_admin_ids:
+            self.send(admin, text)
 
     # --- serving -----------------------------------------------------------------------
 

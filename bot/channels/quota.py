@@ -1,0 +1,48 @@
+"""A platform's monthly message quota: every sent message counted, admins warned once a month.
+
+The free Zalo Bot plan is reported to allow about 3,000 messages a month; a
+bot that runs out simply falls silent. Counts live in the journal (one small
+table, `sent_messages`) per channel and month, in Vietnam time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+VIETNAM = timezone(timedelta(hours=7))
+WARNING = ("⚠️ Bot {name} đã gửi {sent}/{quota} tin trong tháng này ({share:.0%} hạn mức). "
+           "Khi hết hạn mức, bot sẽ không trả lời được đến đầu tháng sau.")
+
+
+class MonthlyQuota:
+    """`sent()` after each delivered message; `lines()` for /stats."""
+
+    def __init__(self, journal, channel: str, name: str, quota: int, warn_share: float,
+                 warn: Callable[[str], None]):
+        self.journal = journal
+        self.channel = channel
+        self.name = name  # how /stats and the warning name the channel: "Zalo"
+        self.quota = quota  # 0: counted, never warned
+        self.warn_share = warn_share
+        self.warn = warn  # tells the admins; may send messages (they are counted too)
+
+    @staticmethod
+    def month() -> str:
+        return datetime.now(VIETNAM).strftime("%Y-%m")
+
+    def sent(self) -> None:
+        """Count one sent message; past the warning share, warn once this month."""
+        month = self.month()
+        count = self.journal.count_sent(self.channel, month)
+        if not self.quota or count < self.warn_share * self.quota:
+            return
+        if self.journal.warn_once(self.channel, month):
+            self.warn(WARNING.format(name=self.name, sent=count, quota=self.quota, share=count / self.quota))
+
+    def lines(self) -> list[str]:
+        """The /stats line: messages sent this month against the quota."""
+        month = self.month()
+        count = self.journal.sent_in(self.channel, month)
+        of = f"/{self.quota} tin ({count / self.quota:.0%} hạn mức)" if self.quota else " tin"
+        return [f"{self.name} tháng {month[5:]}/{month[:4]}: đã gửi {count}{of}"]
