@@ -36,7 +36,9 @@ from bot.channels.message import Incoming, Reply
 from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
 from bot.channels.webhook import webhook_server
-from bot.channels.zalo import APOLOGY, INCOMPLETE, VIETNAM, ChatLocks
+from bot.channels.quota import VIETNAM
+from bot.channels.threads import ChatLocks
+from bot.channels.zalo import APOLOGY, INCOMPLETE
 from bot.channels.zalo_oa_client import Client, Unreachable
 from bot.channels.zalo_oa_tokens import NAME, RefreshFailed, Tokens, status_line
 from bot.channels.zalo_oa_webhook import Verifier, message_id
