@@ -273,7 +273,7 @@ def evaluate(path: Annotated[Path, typer.Argument(help="Tệp JSON Lines, hoặc
 
 @app.command()
 def run(documents: Docs = None, index: Idx = None) -> None:
-    """Lập chỉ mục rồi chạy: Telegram/Zalo nếu có token, không thì hỏi đáp trong terminal."""
+    """Lập chỉ mục rồi chạy: Telegram, Zalo, Zalo OA nếu đã cấu hình, không thì hỏi đáp trong terminal."""
     rt = _runtime(documents, index)
     started = time.perf_counter()
     report = _do_index(rt, rebuild=False, quiet=True)

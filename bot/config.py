@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     zalo_oa_app_id: str | None = None
     zalo_oa_secret_key: SecretStr | None = None  # the OA secret key (Webhook page): signs webhooks
     zalo_app_secret: SecretStr | None = None  # the app's secret key: OAuth `secret_key` header
-    zalo_oa_access_token: SecretStr | None = None  # the first pair; later pairs live in the journal
+    zalo_oa_access_token: SecretStr | None = None  # the first pair; later ones live in the database
     zalo_oa_refresh_token: SecretStr | None = None
     zalo_oa_api_url: str = "https://openapi.zalo.me"
     zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
