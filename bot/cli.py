@@ -252,7 +252,8 @@ def unanswered(as_json: Annotated[bool, typer.Option("--json")] = False,
     """Các câu hỏi kho văn bản chưa trả lời được, hỏi nhiều nhất trước (từ cơ sở dữ liệu đang cấu hình)."""
     from bot.db import open_database
 
-    db = open_database(Settings(**({"index_dir": index} if index else {})))
+    settings = Settings(**({"index_dir": index} if index else {}))
+    db = open_database(settings)
     try:
         rows = db.journal.unanswered(limit)
     finally:
@@ -284,12 +285,27 @@ def evaluate(path: Annotated[Path, typer.Argument(help="Tệp JSON Lines, hoặc
 
 @app.command()
 def run(documents: Docs = None, index: Idx = None) -> None:
-    """Lập chỉ mục rồi chạy: Telegram/Zalo nếu có token, không thì hỏi đáp trong terminal."""
+    """Lập chỉ mục rồi chạy: Telegram, Zalo, Zalo OA nếu đã cấu hình, không thì hỏi đáp trong terminal."""
     rt = _runtime(documents, index)
     started = time.perf_counter()
     report = _do_index(rt, rebuild=False, quiet=True)
     typer.echo(_summary(report), err=True)
     typer.echo(f"Sẵn sàng sau {time.perf_counter() - started:.1f} giây.", err=True)
+    others = rt.settings.telegram_bot_token is not None or rt.settings.zalo_bot_token is not None
+    if not rt.settings.zalo_oa_missing():  # the OA webhook runs beside the other channels
+        if not others:
+            return _zalo_oa(rt)
+        stop_oa = _zalo_oa(rt, background=True)
+        try:
+            _run_channels(rt)
+        finally:
+            stop_oa()
+        return
+    _run_channels(rt)
+
+
+def _run_channels(rt: Runtime) -> None:
+    """Telegram (with the Zalo bot beside it), the Zalo bot alone, or the terminal."""
     if rt.settings.telegram_bot_token is not None:  # with a Zalo token too, Zalo runs beside it
         stop_zalo = _zalo(rt, background=True) if rt.settings.zalo_bot_token is not None else None
         try:
@@ -347,6 +363,25 @@ def doctor_command(as_json: Annotated[bool, typer.Option("--json")] = False,
     typer.echo(json.dumps(doctor.to_dict(checks), ensure_ascii=False, indent=1) if as_json
                else doctor.render(checks))
     raise typer.Exit(0 if doctor.healthy(checks) else 1)
+
+
+def _zalo_oa(rt: Runtime, background: bool = False):
+    from bot.channels import zalo_oa
+
+    typer.echo("Kênh Zalo OA đang chạy; Ctrl+C để dừng.", err=True)
+    if background:
+        return zalo_oa.in_background(rt, rt.settings)
+    zalo_oa.run(rt, rt.settings)
+
+
+@app.command("zalo-oa")
+def zalo_oa_channel(documents: Docs = None, index: Idx = None) -> None:
+    """Chạy kênh Zalo Official Account: máy chủ webhook (ZALO_OA_WEBHOOK_PORT)."""
+    rt = _runtime(documents, index)
+    missing = rt.settings.zalo_oa_missing()
+    if missing:
+        raise BadUsage(f"chưa đặt {', '.join(missing)} (trong .env hoặc biến môi trường).")
+    _zalo_oa(rt)
 
 
 def main() -> None:

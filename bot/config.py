@@ -104,17 +104,25 @@ class Settings(BaseSettings):
     zalo_monthly_quota: int = Field(3000, ge=0)
     zalo_quota_warn_share: float = Field(0.8, gt=0, le=1)
 
-    # Zalo Official Account (OA Open API): app, webhook signing key, OAuth secret, first token pair.
+    # Zalo Official Account (OA Open API v3, OAuth v4): see the README's "Zalo Official Account"
     zalo_oa_app_id: str | None = None
-    zalo_oa_secret_key: SecretStr | None = None
-    zalo_app_secret: SecretStr | None = None
-    zalo_oa_access_token: SecretStr | None = None
+    zalo_oa_secret_key: SecretStr | None = None  # the OA secret key (Webhook page): signs webhooks
+    zalo_app_secret: SecretStr | None = None  # the app's secret key: OAuth `secret_key` header
+    zalo_oa_access_token: SecretStr | None = None  # the first pair; later ones live in the database
     zalo_oa_refresh_token: SecretStr | None = None
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_oa_webhook_listen: str = "0.0.0.0"
+    zalo_oa_webhook_port: int = 8445
+    zalo_oa_webhook_path: str = "/zalo-oa"
     zalo_oa_admin_ids: StrIds = []
+    zalo_oa_signature_id: str | None = None  # the id Zalo prefixes to the signed bytes; default: the app id
 
-    # Shared state for several workers: postgresql://user:password@host/db (unset: SQLite journal).
-    # Secret because the URL carries the password.
-    database_url: SecretStr | None = None
+    def zalo_oa_missing(self) -> list[str]:
+        """What the OA channel still needs, by environment name: the app, both secrets, a refresh token."""
+        needed = {"ZALO_OA_APP_ID": self.zalo_oa_app_id, "ZALO_OA_SECRET_KEY": self.zalo_oa_secret_key,
+                  "ZALO_APP_SECRET": self.zalo_app_secret, "ZALO_OA_REFRESH_TOKEN": self.zalo_oa_refresh_token}
+        return [name for name, value in needed.items() if not value]
 
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
