@@ -70,14 +70,13 @@ def check_model(rt: Runtime) -> Check:
         embedder = rt.embedder
     except CadreBotError as exc:
         return Check("Mô hình nhúng", False, str(exc))
-    return Check("Mô hình nhúng", True, f"{embedder.name}, {embedder.dimension} chiều")
+    return Check("Mô hình nhúng", True, f"{embedder.name} ({rt.settings.embedding_backend}), "
+                                        f"{embedder.dimension} chiều")
 
 
 def check_index(rt: Runtime) -> Check:
-    from bot.index import Index
-
     try:
-        index = Index.open(rt.index_dir, rt.settings.embedding_model)
+        index = rt.open_index()  # checked against the configured backend and model
     except CadreBotError as exc:  # missing, built with another model, damaged: each says what to do
         return Check("Chỉ mục", False, str(exc))
     try:
@@ -85,7 +84,8 @@ def check_index(rt: Runtime) -> Check:
     finally:
         index.close()
     return Check("Chỉ mục", True, f"{rt.index_dir}: phiên bản {s['version']}, {s['documents']} văn bản, "
-                                  f"{s['chunks']} đoạn, mô hình {s['model']} ({s['dimension']} chiều)")
+                                  f"{s['chunks']} đoạn, mô hình {s['model']} ({s.get('backend', '?')}, "
+                                  f"{s['dimension']} chiều)")
 
 
 def check_ocr(rt: Runtime) -> Check:

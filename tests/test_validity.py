@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import DOCUMENTS, REPO
 
-from bot.answer import build_answer, render_text
+from bot.answer import build_answer
+from bot.channels.render import render_text
 from bot.clock import CLOCK_ENV
 from bot.errors import DocumentError
 from bot.index import store
