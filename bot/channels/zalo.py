@@ -34,12 +34,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+from bot.channels import serving
 from bot.channels.core import Conversation
 from bot.channels.guard import Access
 from bot.channels.message import Incoming, Reply
@@ -329,32 +329,9 @@ class ZaloBot:
 
 def run(runtime: Runtime, settings: Settings, stop: threading.Event | None = None) -> None:
     """`cadrebot zalo`: serve until SIGINT or SIGTERM, or until `stop` is set when one is given."""
-    previous = {}
-    bot = ZaloBot(runtime, settings)  # refuses bad settings before any signal handler is touched
-    if stop is None:
-        stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        bot.serve(stop)
-    finally:
-        bot.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    serving.run(lambda: ZaloBot(runtime, settings), stop)  # bad settings refused before any signal handler
 
 
 def in_background(runtime: Runtime, settings: Settings):
     """Serve in a thread (beside the Telegram bot); returns the function that stops it."""
-    stop = threading.Event()
-
-    def main() -> None:
-        try:
-            run(runtime, settings, stop)
-        except Exception:
-            log.exception("the Zalo bot stopped")
-    thread = threading.Thread(target=main, name="cadrebot-zalo", daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join(10)
-    return halt
+    return serving.in_background(lambda: ZaloBot(runtime, settings), "zalo")
