@@ -190,7 +190,8 @@ def test_clean_name(name, clean):
 
 def test_check_upload_type_and_size():
     assert check_upload("a.pdf", 1000, 20_000_000) is None
-    assert "PDF, DOCX hoặc TXT" in check_upload("a.exe", 10, 20_000_000)
+    assert "PDF, DOCX, TXT hoặc ảnh" in check_upload("a.exe", 10, 20_000_000)
+    assert check_upload("ban-quet.png", 1000, 20_000_000) is None  # scans are read by OCR
     assert "quá lớn" in check_upload("a.pdf", 25_000_000, 20_000_000)
     assert "quá lớn" in check_upload("a.pdf", None, 20_000_000)
 

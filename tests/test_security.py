@@ -172,7 +172,7 @@ def test_uploads_are_checked_before_download_and_land_inside_documents(bots, cor
     docs, _ = corpus
     before = {p for p in docs.rglob("*")}
     bot, api = bots("tg")
-    refused = {("virus.exe", 2, False): "Chỉ nhận tệp PDF, DOCX hoặc TXT.", ("", 2, False): "Chỉ nhận tệp",
+    refused = {("virus.exe", 2, False): "Chỉ nhận tệp PDF, DOCX, TXT hoặc ảnh bản quét (PNG, JPG, TIFF).", ("", 2, False): "Chỉ nhận tệp",
                (".txt", 2, False): "Chỉ nhận tệp", ("lon.txt", 25_000_000, False): "Tệp quá lớn",
                ("rong.txt", 0, False): "Tệp rỗng.", ("khong-co-co.txt", 2, True): "Tệp quá lớn"}
     start = api.mark()

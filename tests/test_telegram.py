@@ -27,6 +27,7 @@ import pytest
 from botapi import TOKEN, BotAPI, units16
 from conftest import Bots
 from pdfgen import make_image_only_pdf, make_pdf
+from test_ocr import LAW, scanned_pdf
 from typer.testing import CliRunner
 
 from bot.channels.core import NOT_YOURS, Conversation
@@ -281,7 +282,7 @@ def test_uploads_are_checked_before_download_and_unreadable_ones_not_kept(start_
     api.send_document(ADMIN, "lon.pdf", b"%PDF", size=25_000_000)
     api.wait(lambda: len(api.sent(ADMIN, start)) == 2)
     texts = sorted(r["text"] for r in api.sent(ADMIN, start))
-    assert "Chỉ nhận tệp PDF, DOCX hoặc TXT" in texts[0] + texts[1]
+    assert "Chỉ nhận tệp PDF, DOCX, TXT hoặc ảnh" in texts[0] + texts[1]
     assert "Tệp quá lớn (tối đa 20 MB)" in texts[0] + texts[1]
     assert not api.called("getFile", start)
 
@@ -292,6 +293,23 @@ def test_uploads_are_checked_before_download_and_unreadable_ones_not_kept(start_
     assert "OCR không nhận ra chữ nào" in api.sent(ADMIN, start)[0]["text"]
     assert not (docs / "ban-scan.pdf").exists()
     assert "Kho hiện có 16 văn bản" in bot.ask(USER, "/start")[0]["text"]
+
+
+def test_admin_sends_a_scanned_pdf_which_is_read_by_ocr_and_answered(start_bot, api, own_corpus, tmp_path):
+    """Issue 15: a scan with no text layer, sent by an admin in the chat, works end to end (real Tesseract)."""
+    docs, index = own_corpus
+    bot = start_bot(docs, index)
+    scan = scanned_pdf(tmp_path / "scan.pdf", LAW)
+    start = api.mark()
+    api.send_document(ADMIN, "Luật nghỉ phép (bản quét).pdf", scan.read_bytes())
+    api.wait(lambda: api.sent(ADMIN, start) and "✅" in api.sent(ADMIN, start)[0]["text"], 180)
+    [report] = api.sent(ADMIN, start)
+    assert "Đã thêm văn bản luat-nghi-phep-ban-quet.pdf" in report["text"]
+    assert (docs / "luat-nghi-phep-ban-quet.pdf").read_bytes() == scan.read_bytes()
+
+    [answer] = bot.ask(USER, "Công chức được nghỉ phép hằng năm bao nhiêu ngày?")
+    assert "mười hai ngày làm việc" in answer["text"]
+    assert "đọc từ bản quét (OCR)" in answer["text"]  # the citation says it must be checked
 
 
 def test_questions_are_answered_while_a_reindex_runs(start_bot, api, own_corpus, monkeypatch):

@@ -20,6 +20,8 @@ from bot.index.builder import BuildReport
 from bot.index.builds import BUSY, Change
 
 PROGRESS_EVERY = 1.0  # seconds between progress edits: Telegram limits edits per chat
+STAGES = {"read": "Đang đọc văn bản", "ocr": "Đang đọc bản quét (OCR), trang",
+          "embed": "Đang tính vector các đoạn"}
 
 
 def _throttled(progress: Progress):
@@ -30,8 +32,7 @@ def _throttled(progress: Progress):
         if now - last[0] < PROGRESS_EVERY:
             return
         last[0] = now
-        what = "Đang đọc văn bản" if stage == "read" else "Đang tính vector các đoạn"
-        progress(f"⏳ {what}: {done}/{total}…")
+        progress(f"⏳ {STAGES.get(stage, STAGES['embed'])}: {done}/{total}…")
     return report
 
 

@@ -7,6 +7,7 @@ import re
 from bot.answer import quote_of
 from bot.channels.message import Core, Incoming, Reply
 from bot.channels.render import article_blocks, short_date
+from bot.index.catalog import labels, status as document_status
 from bot.ingest.metadata import NEWS
 
 EXAMPLES = ["Nghị định 73 bảo vệ cán bộ dám nghĩ, dám làm như thế nào?",
@@ -70,11 +71,11 @@ def docs(conv: Core, msg: Incoming, args: str) -> list[Reply]:
     """/docs: every document with its number, date and status."""
     fmt, is_admin = conv.fmt, conv.access.is_admin(msg.user_id)
     blocks = [fmt.bold("Văn bản trong kho:")]
-    for d in conv.runtime.catalog().documents():
+    documents = conv.runtime.catalog().documents()
+    known = labels(d.meta for d in documents)
+    for d in documents:
         m = d.meta
-        status = [s for s in ("bản trích" if not m.complete else "",
-                              f"hết hiệu lực từ {short_date(m.valid_until)}" if m.expired() else "",
-                              m.status) if s]
+        status = document_status(m, known)  # in force / replaced by … / excerpt / OCR (bot/index/catalog.py)
         title = m.title if len(m.title) <= 90 else m.title[:90].rsplit(" ", 1)[0] + "…"
         line = f"• {fmt.bold(m.label)}" + (f" — {fmt.esc(title)}" if title != m.label else "")
         if m.date:

@@ -16,9 +16,10 @@ from typing import Callable
 
 from bot.errors import DocumentError
 from bot.ingest.metadata import find_number, sidecar_path, write_sidecar
+from bot.ingest.ocr import IMAGE_SUFFIXES
 from bot.text import fold, nfc, strip_diacritics
 
-UPLOAD_SUFFIXES = (".pdf", ".docx", ".txt")
+UPLOAD_SUFFIXES = (".pdf", ".docx", ".txt") + IMAGE_SUFFIXES  # scans and photos are read by OCR
 UPLOAD_FOLDER = ".uploads"
 
 
@@ -37,7 +38,7 @@ def check_upload(file_name: str, size: int | None, max_bytes: int) -> str | None
     """Why this file is refused before downloading it, or None."""
     suffix = PurePosixPath(file_name or "").suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        return "Chỉ nhận tệp PDF, DOCX hoặc TXT."
+        return "Chỉ nhận tệp PDF, DOCX, TXT hoặc ảnh bản quét (PNG, JPG, TIFF)."
     if size is None or size > max_bytes:
         return f"Tệp quá lớn (tối đa {max_bytes / 1e6:.0f} MB)."
     if size == 0:
