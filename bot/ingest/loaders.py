@@ -39,6 +39,7 @@ _PASSWORD = "PDF được mã hoá bằng mật khẩu mở tệp: hãy gỡ m�
 _NO_AES = ("PDF được mã hoá AES nhưng máy chưa có gói giải mã: "
            "pip install 'pypdf[crypto]' (gói cryptography)")
 _ZIP_BOMB = "DOCX bất thường (giải nén quá lớn), có thể là zip bomb"
+_BLANK_PAGES = "PDF không có lớp chữ và không có ảnh quét nào: mọi trang đều trắng"
 _BLANK_SCAN = "PDF là bản quét nhưng OCR không nhận ra chữ nào (trang trắng hoặc ảnh quá mờ)"
 _NOT_TEXT = "Tệp văn bản không đọc được: không phải UTF-8, UTF-16 hay Windows-1258"
 _LINE_BREAKS = re.compile(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -148,7 +149,13 @@ def _load_pdf(raw: bytes, ocr: scans.OcrOptions | None = None) -> Loaded:
         texts.append(text)
     if pages == 0 or len(failed) == pages:
         raise DocumentError("PDF bị hỏng, không đọc được: không có trang nào đọc được")
-    read, unread, cannot = _ocr_pdf_pages(raw, texts, empty, ocr)
+    # Only a page that holds an image can be a scan: blank pages (no text, no image) are
+    # never rendered and OCR'd, so 1,500 empty pages cost a page-tree walk, not 1,500 OCRs.
+    scanned = [n for n in empty if _has_image(reader.pages[n - 1])]
+    if not scanned and not any(t.strip() for t in texts):
+        raise DocumentError(_BLANK_PAGES)
+    read, unread, cannot = _ocr_pdf_pages(raw, texts, scanned, ocr)
+    unread = sorted(unread + [n for n in empty if n not in scanned])
     # One warning per kind, pages as ranges: a PDF with 1,500 blank pages says so in one line.
     warnings = [f"Trang {_ranges(numbers)} {what}" for numbers, what in (
         (failed, "bị hỏng, không đọc được chữ"), (read, "là ảnh quét, đọc bằng OCR: cần đối chiếu bản gốc"),
@@ -157,6 +164,14 @@ def _load_pdf(raw: bytes, ocr: scans.OcrOptions | None = None) -> Loaded:
         warnings.append(f"Không OCR được: {cannot}")
     # No de-hyphenation: Vietnamese syllables are short and rarely split.
     return Loaded("\n".join(texts), "pdf", pages, warnings, ocr=bool(read))
+
+
+def _has_image(page) -> bool:
+    """Whether a page draws any image (XObject or inline, nested forms included)."""
+    try:
+        return len(page.images) > 0
+    except Exception:  # a damaged resource dictionary: let OCR have a look
+        return True
 
 
 def _ocr_pdf_pages(raw: bytes, texts: list[str], empty: list[int],
