@@ -127,10 +127,8 @@ def _listed(value) -> list[str]:
 def _field(p: Passage, name: str):
     """A flag from the chunk, else the document's metadata (attribute or sidecar extra)."""
     value = getattr(p, name, None)
-    if value is None:
-        value = getattr(p.meta, name, None)
-    if value is None:
-        value = p.meta.extra.get(name)
+    if not value:  # a sidecar field (ocr, replaced_by) defaults to False / []: then look in extra
+        value = getattr(p.meta, name, None) or p.meta.extra.get(name, value)
     return value
 
 

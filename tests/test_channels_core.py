@@ -351,9 +351,9 @@ def test_answer_flags_come_from_metadata_and_only_the_renderer_words_them():
     assert (q.excerpt, q.ocr, q.expired, q.replaced_by, q.heading) == \
         (True, True, True, ["80/2025/QH15"], "Điều 53. Biệt phái")
     assert flags(q) == " (bản trích) (OCR) (hết hiệu lực)"
-    assert "Văn bản này không còn hiệu lực (từ 01/07/2025); được thay thế bởi 80/2025/QH15." in notes(q)
+    assert "Văn bản này không còn hiệu lực (từ 01/07/2025); được thay thế bởi Luật 80/2025/QH15." in notes(q)
     q.successor = "Điều 40 Luật 80/2025/QH15"
-    assert "được thay thế bởi 80/2025/QH15 (xem Điều 40 Luật 80/2025/QH15)." in notes(q)[-1]
+    assert "được thay thế bởi Luật 80/2025/QH15 (xem Điều 40 Luật 80/2025/QH15)." in notes(q)[-1]
     plain = quote_of(Passage(0, 1, 1, "a.txt", DocumentMeta(title="A"), "1", None, None, "", "x"))
     assert not plain.warned and notes(plain) == [] and flags(plain) == ""
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import DOCUMENTS, REPO
 
 from bot.answer import build_answer
-from bot.channels.render import render_text
+from bot.channels.render import notes, render_text
 from bot.clock import CLOCK_ENV
 from bot.errors import DocumentError
 from bot.index import store
@@ -230,7 +230,7 @@ def test_the_text_in_force_on_the_asked_date_comes_first(searcher, today_is, que
     assert not result.missing  # "luật 2008" is the law of 2008, not a law numbered 2008
     answer = build_answer(result)
     assert answer.found and f"Điều {article} Luật {number}" in answer.quotes[0].citation
-    expired = [n for n in answer.quotes[0].notes if "không còn hiệu lực" in n]
+    expired = [n for n in notes(answer.quotes[0]) if "không còn hiệu lực" in n]
     assert bool(expired) is (number == OLD)
     assert all("được thay thế bởi Luật 80/2025/QH15" in n for n in expired)
 
@@ -247,7 +247,7 @@ def test_a_superseded_citation_names_its_replacement_and_article(searcher, today
     assert top.meta.replaced_by == ["80/2025/QH15"]
     assert (top.successor.number, top.successor.article) == ("80/2025/QH15", "36")
     answer = build_answer(result)
-    note = next(n for n in answer.quotes[0].notes if "không còn hiệu lực" in n)
+    note = next(n for n in notes(answer.quotes[0]) if "không còn hiệu lực" in n)
     assert "Luật 80/2025/QH15" in note and "Điều 36. Hình thức kỷ luật đối với công chức" in note
     assert "Điều 36" in render_text(answer)
 
@@ -267,7 +267,7 @@ def test_no_successor_when_the_replacement_is_not_in_the_corpus(searcher, today_
     result = searcher.search("Điều 52 Luật viên chức 2010", k=1)
     top = result.hits[0].passage
     assert top.meta.number == "58/2010/QH12" and top.successor is None
-    note = next(n for n in build_answer(result).quotes[0].notes if "không còn hiệu lực" in n)
+    note = next(n for n in notes(build_answer(result).quotes[0]) if "không còn hiệu lực" in n)
     assert "Luật 129/2025/QH15" in note
 
 

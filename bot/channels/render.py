@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
+from bot.index.catalog import label_for
 from bot.answer import Answer, Quote
 
 # Clause and point starts, then sentence ends, then ";" ",", then any space.
@@ -159,7 +160,7 @@ def _replacement(q: Quote) -> str:
         return f"được thay thế bởi {s.label}, tương ứng {s.heading or f'Điều {s.article}'}."
     if not q.replaced_by:
         return "cần đối chiếu văn bản thay thế."
-    what = ", ".join(q.replaced_by)
+    what = ", ".join(label_for(n) for n in q.replaced_by)  # "80/2025/QH15" -> "Luật 80/2025/QH15"
     return f"được thay thế bởi {what}" + (f" (xem {q.successor})." if q.successor else ".")
 
 
