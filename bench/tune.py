@@ -92,6 +92,11 @@ SETTINGS = [
     ("no thesaurus", {}, {"thesaurus": False}),
     ("no news penalty", {"NEWS_PENALTY": 0.0}, {}),
     ("news penalty 0.1", {"NEWS_PENALTY": 0.1}, {}),
+    ("no definition bonus", {"DEFINES_WEIGHT": 0.0}, {}),
+    ("definition bonus 0.3", {"DEFINES_WEIGHT": 0.3}, {}),
+    ("no legal-term heading bonus", {"TERM_WEIGHT": 0.0}, {}),
+    ("no in-force successor first", {"SUCCESSOR_MIN": 2.0}, {}),
+    ("successor min 0.3", {"SUCCESSOR_MIN": 0.3}, {}),
 ]
 
 

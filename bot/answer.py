@@ -143,26 +143,40 @@ def quote_of(p: Passage, text: str | None = None, clause: str | None = None,
                  status=p.meta.status or "")
 
 
-def covers(p: Passage, question: str) -> bool:
+def covers(p: Passage, question: str, phrases=()) -> bool:
     """Does this passage hold enough of the question's topic to be an answer?
 
     Words are compared with their diacritics ("lãi" is not "lại"); a word
     that is still unaccented (typed so, and not restored) matches its plain form.
+    An everyday phrase the thesaurus knows ("bị phạt", `phrases`) is one unit,
+    held when the passage has the phrase or one of its legal terms ("kỷ luật").
+    Adding every term to the question instead let "vượt đèn đỏ bị phạt bao
+    nhiêu" be covered by an article on "hình thức kỷ luật".
     """
-    asked = {w for w in words(question) if strip_diacritics(w) not in _COMMON}
-    if not asked:
-        return False
     have = set(words(f"{p.meta.label} {p.meta.title} {p.heading} {p.text}"))
     have_plain = {strip_diacritics(w) for w in have}
-    hit = sum(1 for w in asked if w in have or (w == strip_diacritics(w) and w in have_plain))
-    shared = _bigrams(question) & _bigrams(f"{p.heading} {p.text}")
-    return hit / len(asked) >= FOUND_COVERAGE and bool(shared)
+
+    def held(w: str) -> bool:
+        return w in have or (w == strip_diacritics(w) and w in have_plain)
+
+    units = [[[w]] for w in words(question) if strip_diacritics(w) not in _COMMON]
+    for phrase, terms in phrases:
+        inside = {strip_diacritics(w) for w in words(phrase)}
+        units = [u for u in units if len(u) > 1 or strip_diacritics(u[0][0]) not in inside]
+        units.append([words(phrase)] + [words(t) for t in terms])
+    if not units:
+        return False
+    hit = sum(1 for u in units if any(all(held(w) for w in form) for form in u))
+    # Shared wording: a bigram of the question, or a legal term for one of its phrases.
+    shared = bool(_bigrams(question) & _bigrams(f"{p.heading} {p.text}")) or \
+        any(all(held(w) for w in form) for u in units if len(u) > 1 for form in u[1:])
+    return hit / len(units) >= FOUND_COVERAGE and shared
 
 
 def _asked(query) -> str:
-    """The question as retrieval read it: diacritics restored, abbreviations spelled out."""
-    return " ".join(t for t in query.tokens.get("accented", [])
-                    if "_" not in t and t not in ABBREVIATIONS) or query.text
+    """The question as retrieval read it: diacritics restored, abbreviations spelled out
+    (the thesaurus' terms are not added: `covers` reads them from `query.phrases`)."""
+    return " ".join(t for t in query.own_words if t not in ABBREVIATIONS) or query.text
 
 
 def _units(p: Passage) -> list[tuple[str | None, str]]:
@@ -195,7 +209,7 @@ def best_clauses(p: Passage, question: str, clause: str | None = None) -> list[t
     return [units[i] for i in sorted(keep) if scores[i] >= 0.6 * best]
 
 
-def _answers(hit, asked: str, bounds: tuple[float, float] | None) -> bool:
+def _answers(hit, asked: str, bounds: tuple[float, float] | None, phrases=()) -> bool:
     """Does this hit answer the question? Words and meaning together.
 
     `bounds` (floor, strong) are the model's calibrated cosines (bot/embed.REFUSAL):
@@ -204,11 +218,11 @@ def _answers(hit, asked: str, bounds: tuple[float, float] | None) -> bool:
     other words than the law's. Without bounds (an uncalibrated model) words decide.
     """
     if bounds is None:
-        return covers(hit.passage, asked)
+        return covers(hit.passage, asked, phrases)
     floor, strong = bounds
     if hit.similarity < floor:
         return False
-    return hit.similarity >= strong or covers(hit.passage, asked)
+    return hit.similarity >= strong or covers(hit.passage, asked, phrases)
 
 
 def build_answer(result: SearchResult, today: date | None = None) -> Answer:
@@ -225,7 +239,8 @@ def build_answer(result: SearchResult, today: date | None = None) -> Answer:
     named = result.query.article and hits and hits[0].article == result.query.article and \
         (not result.documents or hits[0].document_id in result.documents)
     asked = _asked(result.query)
-    best = next((h for h in result.hits[:3] if _answers(h, asked, result.similarity_bounds)), None)
+    best = next((h for h in result.hits[:3]
+                 if _answers(h, asked, result.similarity_bounds, result.query.phrases)), None)
     if named:
         best = result.hits[0]
     if best is None:

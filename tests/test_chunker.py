@@ -416,3 +416,23 @@ def test_sentences_split_only_before_upper_case_or_digits() -> None:
 
     assert _SENTENCE_END.split("Câu một. đây vẫn là câu một. Đây là câu hai. 2 là câu ba") == [
         "Câu một. đây vẫn là câu một.", "Đây là câu hai.", "2 là câu ba"]
+
+
+def test_a_section_number_alone_on_its_line_is_a_heading_not_text() -> None:
+    """Luật 80/2025 prints "Mục 3" and its title on two lines; they were quoted as the end of
+    Điều 24 ("... theo quy định của Chính phủ. Mục 3 ĐÁNH GIÁ CÔNG CHỨC")."""
+    text = "\n".join([
+        "Chương IV", "CÔNG CHỨC", "Mục 1", "TUYỂN DỤNG CÔNG CHỨC",
+        "Điều 24. Ngạch công chức", "1. Ngạch công chức xếp theo thứ bậc.",
+        "Mục 3", "ĐÁNH GIÁ CÔNG CHỨC",
+        "Điều 25. Thực hiện đánh giá công chức", "1. Đánh giá theo năm.",
+    ])
+    chunks = {c.article: c for c in chunk_document(text)}
+    assert "Mục 3" not in chunks["24"].text and "ĐÁNH GIÁ" not in chunks["24"].text
+    assert chunks["24"].heading == "Chương IV. CÔNG CHỨC › Mục 1. TUYỂN DỤNG CÔNG CHỨC › Điều 24. Ngạch công chức"
+    assert chunks["25"].heading == "Chương IV. CÔNG CHỨC › Mục 3. ĐÁNH GIÁ CÔNG CHỨC › Điều 25. Thực hiện đánh giá công chức"
+
+
+def test_a_sentence_starting_with_muc_is_text() -> None:
+    chunks = chunk_document("Điều 1. Phạm vi\nMục 2 của Điều này áp dụng cho cán bộ.\n")
+    assert "Mục 2 của Điều này" in chunks[0].text

@@ -353,14 +353,22 @@ def test_misconfigured_urls_say_what_is_wrong(tmp_path, postgres):
         connect_database(None, tmp_path / "junk.sqlite")
 
 
-def test_check_for_doctor(database_url, tmp_path):
-    from bot.config import Settings
-    from bot.db.check import check
+def test_doctor_reads_the_real_database_without_its_password(database_url, tmp_path):
+    """`cadrebot doctor`'s database line against the running server (test_doctor: a closed port)."""
+    from types import SimpleNamespace
 
-    good = check(Settings(database_url=database_url, index_dir=tmp_path))
-    assert good.ok and good.backend == database_url.split(":")[0] and "0 câu hỏi" in good.detail
-    assert "pw-" not in json.dumps(good.to_dict())
-    bad = check(Settings(database_url="oracle://x", index_dir=tmp_path))
+    from bot.config import Settings
+    from bot.doctor import check_journal
+
+    runtime = SimpleNamespace(settings=Settings(database_url=database_url, index_dir=tmp_path), index_dir=tmp_path)
+    good = check_journal(runtime)
+    if database_url.startswith("postgres"):
+        assert good.ok and "kết nối được, máy chủ" in good.detail, good.detail
+        assert "pw-" not in json.dumps(good.__dict__, ensure_ascii=False)
+    else:
+        assert good.ok, good.detail
+    bad = check_journal(SimpleNamespace(settings=Settings(database_url="oracle://x", index_dir=tmp_path),
+                                        index_dir=tmp_path))
     assert not bad.ok and "DATABASE_URL" in bad.detail
 
 

@@ -141,6 +141,21 @@ def test_telegram_webhook_without_secret_is_a_failure(doctor, monkeypatch) -> No
     assert line(result.output, "Telegram").endswith("WEBHOOK_SECRET đã đặt")
 
 
+def test_zalo_oa_needs_what_the_channel_needs_and_no_access_token(doctor, monkeypatch) -> None:
+    """The refresh token obtains access tokens (bot/channels/zalo_oa_tokens.py): the doctor asks for
+    what Settings.zalo_oa_missing() asks for, no more."""
+    monkeypatch.setenv("ZALO_OA_APP_ID", "3608465248940903967")
+    monkeypatch.setenv("ZALO_OA_SECRET_KEY", "oa-signing-key-secret")
+    monkeypatch.setenv("ZALO_APP_SECRET", "app-secret-for-tokens")
+    result = doctor()
+    assert result.exit_code == 1
+    assert line(result.output, "Zalo OA").endswith("; thiếu ZALO_OA_REFRESH_TOKEN")
+    monkeypatch.setenv("ZALO_OA_REFRESH_TOKEN", "oa-refresh-token-secret")
+    result = doctor()
+    assert result.exit_code == 0, result.output
+    assert line(result.output, "Zalo OA").startswith("✓ Zalo OA") and "secret" not in result.output
+
+
 def test_a_bad_setting_is_named_without_its_value(doctor, monkeypatch) -> None:
     monkeypatch.setenv("RATE_LIMIT_MESSAGES", "muoi-tin")
     result = doctor()
@@ -173,7 +188,8 @@ def test_tesseract_without_the_vietnamese_model_is_a_failure(doctor, tmp_path, m
     monkeypatch.setenv("TESSDATA_PREFIX", str(english))
     result = doctor()
     assert result.exit_code == 1
-    assert line(result.output, "OCR").endswith("thiếu mô hình tiếng Việt: apt-get install tesseract-ocr-vie")
+    assert line(result.output, "OCR").endswith(
+        "Tesseract thiếu mô hình tiếng Việt (cài bằng: apt-get install tesseract-ocr tesseract-ocr-vie)")
 
 
 SECRETS = {

@@ -36,10 +36,14 @@ REFERENCES = REPO / "bench" / "references.jsonl"
 #   cadrebot eval bench/evalset.jsonl [--strip-diacritics]
 # as R@1 0.83, R@5 0.98, MRR@10 0.89, refusals 8/10 = 0.80 (0.90 unaccented),
 # false refusals 0. (Before, on the 2008-2020 texts alone: R@1 0.87, R@5 0.99,
-# MRR@10 0.92, refusals 10/11.) Ranking floors are those figures minus 0.05;
-# the refusal floor allows one more out-of-scope question answered (7/10). The
-# tests run on that day's law: CADREBOT_TODAY is set in conftest.py.
-FLOOR = {"R@1": 0.78, "R@5": 0.93, "MRR@10": 0.84, "refusal_rate": 0.70}
+# MRR@10 0.92, refusals 10/11.) Re-measured 2026-12-02 (issue 14: the in-force
+# successor ranked above an out-of-force article, closing provisions lowered,
+# thesaurus phrases as one unit of coverage; lines 1, 7, 9, 30, 63 relabelled to
+# Luật 80/2025, bench/README.md): R@1 0.84, R@5 0.98, MRR@10 0.91, refusals 9/10.
+# Ranking floors are those figures minus about 0.05; the refusal floor allows two
+# more out-of-scope questions answered (7/10). The tests run on that day's law:
+# CADREBOT_TODAY is set in conftest.py.
+FLOOR = {"R@1": 0.79, "R@5": 0.93, "MRR@10": 0.86, "refusal_rate": 0.70}
 MAX_FALSE_REFUSALS = 0.05
 # bench/references.jsonl measured R@1 1.00 on the same run.
 REFERENCES_FLOOR_R1 = 0.95
@@ -165,8 +169,8 @@ def test_alqac_unaccented_rerun_still_finds_the_articles(alqac_dir: Path, embedd
 
 def test_jsonl_path_ranks_refuses_and_lists_misses(searcher) -> None:
     cases = [
-        Case("Thời hạn biệt phái công chức tối đa là bao lâu?", "Thời hạn biệt phái  không quá 03 năm",
-             "luat-can-bo-cong-chuc-2008.txt", line=1),
+        Case("Theo Luật cán bộ, công chức 2008, thời hạn biệt phái công chức tối đa là bao lâu?",
+             "Thời hạn biệt phái  không quá 03 năm", "luat-can-bo-cong-chuc-2008.txt", line=1),
         Case("dieu 15 luat vien chuc", source="58/2010/QH12", article="15", line=2),
         Case("Thời hạn biệt phái công chức tối đa là bao lâu?", "chuỗi không có trong văn bản nào", line=3),
         Case("Giá vàng hôm nay?", line=4),

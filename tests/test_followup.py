@@ -19,7 +19,7 @@ PROTECTION = Context("Điều 11 Nghị định 73 quy định gì?", "Biện ph
     ("khoản 2 thì sao?", "Khoản 2 Điều 79 Luật 22/2008/QH12", "clause"),
     ("còn điều 80?", "Điều 80 Luật 22/2008/QH12", "article"),
     ("Điều đó áp dụng cho ai?", "Phạm vi điều chỉnh, đối tượng áp dụng của Luật 22/2008/QH12", "scope"),
-    ("thế còn theo luật cũ?", "Công chức bị kỷ luật có mấy hình thức?", "old"),
+    ("thế còn theo luật cũ?", "Công chức bị kỷ luật có mấy hình thức theo luật cũ?", "old"),
     ("điều đó có hiệu lực khi nào?", "Điều 79 Luật 22/2008/QH12 có hiệu lực khi nào?", "pointer"),
 ])
 def test_follow_ups_are_read_with_the_previous_turn(text, expected, kind) -> None:

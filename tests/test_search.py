@@ -100,3 +100,20 @@ def test_unaccented_questions_do_as_well_as_accented_on_the_evaluation_set(searc
     accented, stripped = hits(False), hits(True)
     # Within 3 points of the accented figure (issue 3's target), measured at hit@5.
     assert stripped >= accented - 0.03 * len(rows), (accented, stripped, len(rows))
+
+
+def test_a_thesaurus_phrase_is_one_unit_of_coverage_not_extra_words() -> None:
+    """"bị phạt" counts as held when the passage has its legal term ("kỷ luật"), once:
+    the rest of the question (theft, prison) must still be there for the passage to answer."""
+    from bot.answer import covers
+    from bot.index import Passage
+    from bot.ingest.metadata import DocumentMeta
+
+    meta = DocumentMeta(title="Luật Cán bộ, công chức", number="80/2025/QH15", type="Luật")
+    passage = Passage(0, 1, 1, "luat.txt", meta, "36", "Hình thức kỷ luật đối với công chức", None,
+                      "Điều 36. Hình thức kỷ luật đối với công chức",
+                      "Công chức vi phạm thì phải chịu một trong những hình thức kỷ luật: khiển trách, "
+                      "cảnh cáo, cách chức, buộc thôi việc; công chức bị kết án phạt tù thì bị buộc thôi việc.")
+    phrases = [("bị phạt", ("kỷ luật", "hình thức kỷ luật"))]
+    assert covers(passage, "công chức bị phạt những hình thức", phrases)
+    assert not covers(passage, "tội trộm cắp tài sản bị phạt tù bao nhiêu năm", phrases)

@@ -97,3 +97,10 @@ def test_admin_additions_are_published_with_the_index_and_reloaded_on_reindex(tm
     with pytest.raises(DocumentError, match="thesaurus.tsv"):
         build_index(docs, index_dir, embedder)
     assert layout.current_version(index_dir) == published
+
+
+def test_matches_name_the_phrase_found_and_its_terms() -> None:
+    thesaurus = Thesaurus.from_text("bị phạt\tkỷ luật; hình thức kỷ luật\nđuổi việc\tbuộc thôi việc\n")
+    assert thesaurus.matches("viên chức bị đuổi việc") == [("đuổi việc", ("buộc thôi việc",))]
+    assert thesaurus.matches("vi pham bi phat") == [("bi phat", ("kỷ luật", "hình thức kỷ luật"))]
+    assert thesaurus.expand("bị phạt vì bị đuổi việc") == ["kỷ luật", "hình thức kỷ luật", "buộc thôi việc"]

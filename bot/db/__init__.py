@@ -8,7 +8,6 @@
     chats.py       per-chat state (last answer, follow-up context) with a time to live
     counters.py    channel counters per period (e.g. Zalo messages this month)
     tokens.py      named OAuth token pairs, refreshed under a database lock
-    check.py       `check(settings)` for `cadrebot doctor`
 
 Which database: `DATABASE_URL=postgresql://user:pass@host:5432/db` moves everything
 to PostgreSQL (psycopg 3, imported only then); unset (or `sqlite:///path`), the
@@ -30,7 +29,6 @@ In the bot, the `Runtime` owns the one Database of the process: `runtime.databas
     db.chats.put(channel, user, chat, dict); db.chats.get(channel, user, chat, ttl) -> dict | None
     db.counters.add(name, period, by=1) -> int; .get(name, period) -> int; .flag_once(name, period) -> bool
     db.journal.log / feedback / get / last / stats / unanswered(limit) -> [Unanswered(text, count, last_asked)]
-    bot.db.check.check(settings) -> DatabaseCheck(ok, backend, where, detail)   for `cadrebot doctor`
 
 Failure policy (answers matter more than logs). Opening is strict: a misconfigured
 or unreachable database stops the CLI with exit code 1 and a Vietnamese message.

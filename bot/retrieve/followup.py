@@ -111,7 +111,9 @@ def resolve(text: str, context: Context | None) -> Resolved:
     if _SCOPE.search(plain) and (_POINTER.search(plain) or not _rest(plain, _SCOPE)) and context.document:
         return Resolved(f"Phạm vi điều chỉnh, đối tượng áp dụng của {context.document}", "scope")
     if _OLD.search(plain) and not _rest(plain, _OLD):
-        return Resolved(context.question, "old")
+        # Kept in the question: the search's date step reads "luật cũ" (validity.asked_period)
+        # and puts the replaced text first.
+        return Resolved(f"{context.question.rstrip(' ?.')} theo luật cũ?", "old")
     clause = _CLAUSE.search(plain)
     if clause and not _rest(plain, _CLAUSE) and context.article and context.document:
         return Resolved(f"Khoản {clause.group(1)} Điều {context.article} {context.document}", "clause")

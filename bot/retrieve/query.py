@@ -101,6 +101,10 @@ class Query:
     article: str | None = None
     clause: str | None = None
     expansions: list[str] = field(default_factory=list)  # the law's words for the official's (thesaurus)
+    # (official's phrase, its legal terms) as the thesaurus found them; answer.covers reads the
+    # question with each phrase or one of its terms, never with all the terms added.
+    phrases: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    own_words: list[str] = field(default_factory=list)  # the question's words (restored, abbreviations spelled out)
     subject: str | None = None  # "cán bộ" / "công chức" / "viên chức" when the question is about one
 
     @property
@@ -215,11 +219,13 @@ def parse(text: str, restore: Callable[..., list[str]] | None = None, thesaurus=
                      if len(w) > 1 and w.isupper() and w.lower() in ABBREVIATIONS)
     restored = restore(typed, keep=caps) if restore else typed
     accented_words = WORD.findall(_expand(" ".join(restored), caps))
-    expansions = thesaurus.expand(folded, " ".join(restored), plain) if thesaurus else []
+    matched = thesaurus.matches(folded, " ".join(restored), plain) if thesaurus else []
+    expansions = list(dict.fromkeys(t for _, terms in matched for t in terms))
     # Each legal term is its own phrase: bigrams never run across from the question into it.
     phrases = [accented_words] + [WORD.findall(fold(term)) for term in expansions]
     tokens = {"accented": [t for words_ in phrases for t in with_bigrams(words_)],
               "plain": [t for words_ in phrases for t in with_bigrams([strip_diacritics(w) for w in words_])]}
     return Query(text=text, accented=accented, restored=" ".join(restored), tokens=tokens,
                  documents=refs, article=article, clause=clause, expansions=expansions,
+                 phrases=matched, own_words=accented_words,
                  subject=subject_of(" ".join([plain, *strip_diacritics(" ".join(restored)).split()])))

@@ -40,6 +40,28 @@ HEADING_WEIGHT = 0.4
 PREAMBLE_PENALTY = 0.5
 SCOPE_PENALTY = 0.3
 _SCOPE = re.compile(r"phạm vi điều chỉnh|đối tượng áp dụng", re.I)
+# Closing provisions ("Hiệu lực thi hành", "Trách nhiệm thi hành", "Nơi nhận") name
+# every minister, chairman and body, so a question about who does what meets them;
+# they say only who executes the text. Lowered as the scope articles are, unless asked.
+# Paraphrase set: "Thủ trưởng cơ quan có trách nhiệm gì ...?" met NĐ 161's "Trách
+# nhiệm thi hành". A question with "hiệu lực" or "thi hành" asks about them.
+_CLOSING = re.compile(r"^(?:nơi nhận|hiệu lực thi hành|trách nhiệm thi hành|điều khoản thi hành"
+                      r"|tổ chức thực hiện)", re.I)
+_IN_EFFECT = frozenset({"hieu_luc", "thi_hanh"})
+# The law's term for the official's word (thesaurus: "ai có quyền" -> "thẩm quyền")
+# in an article's heading marks the article about it: "Điều 12. Thẩm quyền xử lý
+# kỷ luật đối với viên chức", whose other heading words the question shares with
+# Điều 15-18 ("Hội đồng kỷ luật viên chức") as well. Paraphrase R@1 0.72 -> 0.77.
+TERM_WEIGHT = 0.2
+# A heading that only names the groups ("Điều 1. Cán bộ, công chức", "Điều 2. Viên chức")
+# is covered by every question about that group; it counts only when the question asks
+# what the group is ("công chức là gì", "... là ..."). Paraphrase set: such articles
+# took rank 1 from the rule asked about ("Ai là người quyết định số lượng biên chế?").
+_GROUP_WORDS = frozenset({"can", "bo", "cong", "chuc", "vien"})
+_DEFINITION = re.compile(r"\b(?:la|nghia|hieu|khai niem|dinh nghia)\b")
+# "Giải thích từ ngữ" defines every term of a text, so it meets most questions about
+# it; it answers one that asks what something is ("... là gì", "... là ... đúng hay sai").
+_GLOSSARY = re.compile(r"^giải thích từ ngữ", re.I)
 # A question about one group (cán bộ / công chức / viên chức) is answered first from
 # a text about that group: a passage whose heading (or, failing that, document
 # title) names only other groups is lowered. "Công chức bị kỷ luật có mấy hình
@@ -49,6 +71,21 @@ SUBJECT_PENALTY = 0.3
 # reads them, they crowd the legal texts out. They are lowered, not removed: a
 # question only news answers still finds them.
 NEWS_PENALTY = 0.2
+# An article out of force on the asked date, among the best candidates, whose
+# replacing text has a matching article (bot/retrieve/successor.py): that
+# article is the answer in force, and is ranked just above it. Only confident
+# matches: of the Luật 22/2008 -> 80/2025 pairs, read one by one, those scoring
+# 0.41 or more were right but for 2 of 32 (Điều 62 -> 11, 68 -> 41), those below
+# mostly wrong (Điều 15 "Đạo đức" -> 1 at 0.409, 45 -> 19 at 0.402, 71 "Nhà ở
+# công vụ" -> 12 "Đạo đức công vụ" at 0.31). Paraphrase set R@1: bench/REPORT.md.
+SUCCESSOR_MIN = 0.41
+SUCCESSOR_DEPTH = 10
+# A passage that defines what the question defines ("Chất hướng thần là gì?" ->
+# "... Chất hướng thần là chất ..."; "X là Y, đúng hay sai?" -> "X là ...") answers
+# it, whatever else the glossary around it says. ALQAC R@1: see bench/REPORT.md.
+DEFINES_WEIGHT = 0.45
+DEFINES_DEPTH = 50
+_DEFINED = re.compile(r"^(?:viec |khai niem |the nao la )?(?P<term>.+?)(?: duoc (?:dinh nghia|hieu|goi))? la\b")
 _DOC_BONUS = 1.0
 _ARTICLE_BONUS = 2.0
 _CLAUSE_BONUS = 0.5
@@ -174,6 +211,8 @@ class Searcher:
 
         fused = self.fuse(lexical[candidates], self.index.dense.similarity(qvec, candidates))
         fused = fused + self._structure(query, candidates)
+        if DEFINES_WEIGHT:
+            fused = fused + DEFINES_WEIGHT * self._defines(query, candidates, fused)
         if query.subject:
             fused = fused - SUBJECT_PENALTY * self._other_subject(query.subject, candidates)
         if NEWS_PENALTY:
@@ -184,6 +223,8 @@ class Searcher:
             fused = fused + _ARTICLE_BONUS * np.isin(candidates, articles)
             fused = fused + _CLAUSE_BONUS * self._clause_match(query, candidates, articles)
         fused = fused - dating.penalty_of(outdated, self.index.doc_of[candidates])
+        if outdated and not result.documents:
+            candidates, fused = self._in_force_first(candidates, fused, outdated)
         order = candidates[top(fused, k)]
         scores = dict(zip(candidates.tolist(), fused.tolist()))
         similarity = dict(zip(order.tolist(), self.index.dense.similarity(qvec, order).tolist()))
@@ -204,6 +245,27 @@ class Searcher:
             return minmax(fused)  # on the same 0..1 scale as convex, so the bonuses keep their meaning
         return convex(lexical, dense, self.dense_weight)
 
+    def _in_force_first(self, candidates: np.ndarray, fused: np.ndarray,
+                        outdated: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Rank the in-force successor of a leading out-of-force article just above it."""
+        best = top(fused, SUCCESSOR_DEPTH)
+        lifted: dict[int, float] = {}
+        for passage, score in zip(self.index.passages(candidates[best].tolist()), fused[best].tolist()):
+            if passage.document_id not in outdated:
+                continue
+            found = self.successors.find(passage)
+            if found is None or found.score < SUCCESSOR_MIN:
+                continue
+            for pos in self.index.article_positions(found.document_id, found.article):
+                lifted[pos] = max(lifted.get(pos, -np.inf), score + 1e-3)
+        if not lifted:
+            return candidates, fused
+        scores = dict(zip(candidates.tolist(), fused.tolist()))
+        for pos, score in lifted.items():
+            scores[pos] = max(scores.get(pos, -np.inf), score)
+        positions = np.fromiter(scores, dtype=np.int64, count=len(scores))
+        return positions, np.fromiter(scores.values(), dtype=np.float32, count=len(scores))
+
     def subjects(self, position: int) -> frozenset:
         """The groups a passage's rule is about: those its heading names, else its document's title."""
         named = subject_groups(self.index.heading_of[position])
@@ -222,17 +284,46 @@ class Searcher:
 
     def _structure(self, query: Query, candidates: np.ndarray) -> np.ndarray:
         """Heading coverage (the share of a heading's bigrams the question holds, weighted)
-        and the structural priors (title block, scope articles not asked about)."""
-        asked = {t for t in query.tokens["accented"] if "_" in t}
+        and the structural priors (title block, scope and closing articles not asked about).
+
+        Compared without diacritics: the third-party OCR of the 2026 decrees has
+        headings such as "Thẫm quyền xử lý kỷ luật", which "ai có quyền" (thẩm
+        quyền) must still cover."""
+        asked = {t for t in query.tokens["plain"] if "_" in t}
+        defining = bool(_DEFINITION.search(_plain(query.text)))
+        terms = [" ".join(words(_plain(t))) for t in query.expansions]
         out = np.zeros(len(candidates), dtype=np.float32)
         for i, pos in enumerate(candidates.tolist()):
             heading = self.index.heading_of[pos]
             if heading == PREAMBLE:
                 out[i] = -PREAMBLE_PENALTY
                 continue
-            grams, scope = _heading_grams(heading)
+            grams, topic, scope, closing = _heading_grams(heading)
+            if not defining:
+                grams = topic
+                scope = scope or _GLOSSARY.search(_ARTICLE_LINE.sub("", heading)) is not None
             cover = len(grams & asked) / len(grams) if grams else 0.0
-            out[i] = HEADING_WEIGHT * cover if cover else (-SCOPE_PENALTY if scope else 0.0)
+            if closing and not asked & _IN_EFFECT:  # "trách nhiệm" alone does not ask who executes it
+                out[i] = -SCOPE_PENALTY
+            else:
+                out[i] = HEADING_WEIGHT * cover if cover else (-SCOPE_PENALTY if scope else 0.0)
+            if terms and any(t in _plain_heading(heading) for t in terms):
+                out[i] += TERM_WEIGHT
+        return out
+
+    def _defines(self, query: Query, candidates: np.ndarray, fused: np.ndarray) -> np.ndarray:
+        """1 where one of the best candidates' text says "<the question's term> là" (defines it).
+
+        Only the best DEFINES_DEPTH are read: their text comes from SQLite."""
+        out = np.zeros(len(candidates), dtype=np.float32)
+        m = _DEFINED.match(" ".join(words(_plain(query.text))))
+        term = m.group("term").split() if m else []
+        if not 2 <= len(term) <= 12:
+            return out
+        said = re.compile(rf"(?<!\w){re.escape(' '.join(term))} (?:duoc hieu )?la\b")
+        best = top(fused, DEFINES_DEPTH)
+        for i, p in zip(best.tolist(), self.index.passages(candidates[best].tolist())):
+            out[i] = bool(said.search(" ".join(words(_plain(p.text)))))
         return out
 
     def _named_article(self, query: Query, documents: list[int]) -> list[int]:
@@ -257,17 +348,25 @@ class Searcher:
         return np.array([int(c) in hit for c in candidates], dtype=np.float32)
 
 
-def _heading_grams(heading: str) -> tuple[frozenset[str], bool]:
-    """A heading's bigrams and whether it is a scope article."""
+def _heading_grams(heading: str) -> tuple[frozenset[str], frozenset[str], bool, bool]:
+    """A heading's accent-free bigrams, those not made of group words only, and whether
+    it is a scope (or glossary) article and a closing one (lowered unless asked)."""
     return _title_grams(_ARTICLE_LINE.sub("", heading))
 
 
 @lru_cache(maxsize=65536)
-def _title_grams(title: str) -> tuple[frozenset[str], bool]:
+def _title_grams(title: str) -> tuple[frozenset[str], frozenset[str], bool, bool]:
     # Cached on the title without its article number: titles repeat across
     # documents ("Hiệu lực thi hành"), and folding every candidate's heading on
     # each query was a top non-model cost in cProfile.
-    return frozenset(t for t in with_bigrams(words(title)) if "_" in t), bool(_SCOPE.search(title))
+    grams = frozenset(t for t in with_bigrams([strip_diacritics(w) for w in words(title)]) if "_" in t)
+    topic = frozenset(g for g in grams if not set(g.split("_")) <= _GROUP_WORDS)
+    return grams, topic, bool(_SCOPE.search(title)), bool(_CLOSING.search(title))
+
+
+@lru_cache(maxsize=65536)
+def _plain_heading(heading: str) -> str:
+    return " ".join(words(_plain(_ARTICLE_LINE.sub("", heading))))
 
 
 @lru_cache(maxsize=65536)

@@ -60,15 +60,25 @@ def _jaccard(a: Counter, b: Counter) -> float:
     return len(a.keys() & b.keys()) / union if union else 0.0
 
 
-def similarity(old: tuple[str, str], new: tuple[str, str]) -> float:
-    """Heading overlap and content cosine of two articles given as (title, text)."""
-    return (HEADING_WEIGHT * _jaccard(_terms(old[0]), _terms(new[0]))
-            + (1 - HEADING_WEIGHT) * _cosine(_terms(old[1]), _terms(new[1])))
+Profile = tuple[Counter, Counter]  # an article's (title, text) terms
 
 
-def best_match(old: tuple[str, str], candidates: dict[str, tuple[str, str]]) -> tuple[str, float] | None:
-    """The candidate article most like `old`, when it is alike enough."""
-    scored = [(similarity(old, new), article) for article, new in candidates.items()]
+def profile(article: tuple[str, str]) -> Profile:
+    return _terms(article[0]), _terms(article[1])
+
+
+def similarity(old: Profile, new: Profile) -> float:
+    """Heading overlap and content cosine of two articles' profiles."""
+    return HEADING_WEIGHT * _jaccard(old[0], new[0]) + (1 - HEADING_WEIGHT) * _cosine(old[1], new[1])
+
+
+def best_match(old: tuple[str, str], candidates: dict[str, tuple[str, str]] | dict[str, Profile]
+               ) -> tuple[str, float] | None:
+    """The candidate article (given as (title, text) or as its profile) most like `old`,
+    when it is alike enough."""
+    mine = profile(old)
+    scored = [(similarity(mine, new if isinstance(new[0], Counter) else profile(new)), article)
+              for article, new in candidates.items()]
     if not scored:
         return None
     score, article = max(scored, key=lambda x: (x[0], -int(x[1]) if x[1].isdigit() else 0))
@@ -81,6 +91,9 @@ class Successors:
     def __init__(self, index: Index):
         self.index = index
         self._cache: dict[tuple[int, str], Successor | None] = {}
+        # Profiles of each replacing document's articles, built once: building them for
+        # every superseded candidate made a cold search take 90 ms (bench/meaning.py p95).
+        self._profiles: dict[int, dict[str, Profile]] = {}
         self._lock = threading.Lock()
 
     def replacing(self, passage: Passage) -> list[int]:
@@ -101,13 +114,22 @@ class Successors:
             self._cache[key] = found
         return found
 
+    def _profiles_of(self, doc_id: int) -> dict[str, Profile]:
+        with self._lock:
+            known = self._profiles.get(doc_id)
+        if known is None:
+            known = {a: profile(t) for a, t in self.index.articles(doc_id).items()}
+            with self._lock:
+                self._profiles[doc_id] = known
+        return known
+
     def _compute(self, passage: Passage) -> Successor | None:
         old = self.index.articles(passage.document_id).get(passage.article)
         if old is None:
             return None
         best = None
         for doc_id in self.replacing(passage):
-            match = best_match(old, self.index.articles(doc_id))
+            match = best_match(old, self._profiles_of(doc_id))
             if match and (best is None or match[1] > best[2]):
                 best = (doc_id, match[0], match[1])
         if best is None:

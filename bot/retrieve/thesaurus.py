@@ -93,12 +93,17 @@ class Thesaurus:
     def expand(self, *texts: str) -> list[str]:
         """Legal terms for the phrases found in any of `texts` (folded), each once, in order."""
         found: list[str] = []
+        for _, terms in self.matches(*texts):
+            found.extend(t for t in terms if t not in found)
+        return found
+
+    def matches(self, *texts: str) -> list[tuple[str, tuple[str, ...]]]:
+        """(phrase as found, its legal terms) for the phrases in any of `texts` (folded), each once."""
+        found: dict[str, tuple[str, ...]] = {}
         for text in texts:
             for pattern in (self._accented, self._plain):
                 if pattern is None:
                     continue
                 for m in pattern.finditer(text):
-                    for term in self._by_phrase.get(m.group(0), ()):
-                        if term not in found:
-                            found.append(term)
-        return found
+                    found.setdefault(m.group(0), self._by_phrase.get(m.group(0), ()))
+        return list(found.items())
