@@ -16,6 +16,11 @@ WARNING = ("⚠️ Bot {name} đã gửi {sent}/{quota} tin trong tháng này ({
            "Khi hết hạn mức, bot sẽ không trả lời được đến đầu tháng sau.")
 
 
+def this_month() -> str:
+    """The month sent messages are counted in, Vietnam time ("2026-12"): one for every channel."""
+    return datetime.now(VIETNAM).strftime("%Y-%m")
+
+
 class MonthlyQuota:
     """`sent()` after each delivered message; `lines()` for /stats."""
 
@@ -28,9 +33,7 @@ class MonthlyQuota:
         self.warn_share = warn_share
         self.warn = warn  # tells the admins; may send messages (they are counted too)
 
-    @staticmethod
-    def month() -> str:
-        return datetime.now(VIETNAM).strftime("%Y-%m")
+    month = staticmethod(this_month)
 
     def sent(self) -> None:
         """Count one sent message; past the warning share, warn once this month."""

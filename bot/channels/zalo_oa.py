@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Callable
 
 from bot.channels import serving
@@ -36,7 +35,7 @@ from bot.channels.message import Incoming, Reply
 from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
 from bot.channels.webhook import webhook_server
-from bot.channels.quota import VIETNAM
+from bot.channels.quota import this_month
 from bot.channels.threads import ChatLocks
 from bot.channels.zalo import APOLOGY, INCOMPLETE
 from bot.channels.zalo_oa_client import Client, Unreachable
@@ -57,14 +56,9 @@ LOGGERS = [__name__, "bot.channels.zalo_oa_client", "bot.channels.zalo_oa_tokens
 OUTCOMES = ("sent", "unreachable", "failed")
 
 
-def _month() -> str:
-    """Counts are kept per month in Vietnam time, as the Zalo bot's quota."""
-    return datetime.now(VIETNAM).strftime("%Y-%m")
-
-
 def status_lines(db: Database) -> list[str]:
     """The token state and this month's sending counts, as stored: for /stats and doctor."""
-    counts = {outcome: db.counters.get(f"{NAME} {outcome}", _month()) for outcome in OUTCOMES}
+    counts = {outcome: db.counters.get(f"{NAME} {outcome}", this_month()) for outcome in OUTCOMES}
     return [status_line(db.tokens.status(NAME)),
             f"Tin Zalo OA tháng này: đã gửi {counts['sent']} | người nhận ngoài thời hạn 7 ngày hoặc "
             f"không nhận được: {counts['unreachable']} | lỗi gửi: {counts['failed']}"]
@@ -91,7 +85,7 @@ class OABot:
                              s.zalo_app_secret.get_secret_value(), seed,
                              on_change=lambda pair: self._hide([pair.access_token, pair.refresh_token]))
         self.client = Client(s.zalo_oa_api_url, self.tokens, self.stopping,
-                             count=lambda outcome: self.db.counters.add(f"{NAME} {outcome}", _month()))
+                             count=lambda outcome: self.db.counters.add(f"{NAME} {outcome}", this_month()))
         self.conv = Conversation.from_settings(runtime, PLAIN, "zalo_oa", Access(set(s.zalo_oa_admin_ids)))
         self.conv.files = False  # the OA API hands over no documents to index
         self.conv.usage = lambda: status_lines(self.db)  # /stats: the token state and this month's counts
