@@ -10,6 +10,7 @@ group (simonw/llm's pattern): a Vietnamese message on stderr and an exit code
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import logging
 import re
@@ -336,12 +337,17 @@ def telegram_bot(documents: Docs = None, index: Idx = None) -> None:
 
 
 def _zalo(rt: Runtime, background: bool = False):
-    from bot.channels import zalo
+    return _serve(rt, "zalo", "Bot Zalo", background)
 
-    typer.echo("Bot Zalo đang chạy; Ctrl+C để dừng.", err=True)
+
+def _serve(rt: Runtime, channel: str, name: str, background: bool = False):
+    """Run a webhook/polling channel (bot.channels.zalo, .zalo_oa) here, or in the background
+    (returns its stop function)."""
+    module = importlib.import_module(f"bot.channels.{channel}")
+    typer.echo(f"{name} đang chạy; Ctrl+C để dừng.", err=True)
     if background:
-        return zalo.in_background(rt, rt.settings)
-    zalo.run(rt, rt.settings)
+        return module.in_background(rt, rt.settings)
+    module.run(rt, rt.settings)
 
 
 @app.command("zalo")
@@ -366,12 +372,7 @@ def doctor_command(as_json: Annotated[bool, typer.Option("--json")] = False,
 
 
 def _zalo_oa(rt: Runtime, background: bool = False):
-    from bot.channels import zalo_oa
-
-    typer.echo("Kênh Zalo OA đang chạy; Ctrl+C để dừng.", err=True)
-    if background:
-        return zalo_oa.in_background(rt, rt.settings)
-    zalo_oa.run(rt, rt.settings)
+    return _serve(rt, "zalo_oa", "Kênh Zalo OA", background)
 
 
 @app.command("zalo-oa")

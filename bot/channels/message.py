@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # types only: nothing here imports the core
     from bot.runtime import Runtime
 
 Progress = Callable[[str], None]
+# Every channel's reply when answering failed: the user is told, never left waiting.
+APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
 
 
 @dataclass

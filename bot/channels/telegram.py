@@ -36,7 +36,7 @@ from telegram.ext import (AIORateLimiter, Application, BaseUpdateProcessor, Call
 
 from bot.channels.core import Conversation
 from bot.channels.guard import Access
-from bot.channels.message import Incoming, Reply
+from bot.channels.message import APOLOGY, Incoming, Reply
 from bot.channels.redact import Redact
 from bot.channels.render import HTML
 from bot.config import Settings
@@ -45,7 +45,6 @@ from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
 COMMANDS = [("start", "Giới thiệu"), ("help", "Cách hỏi và các lệnh"),
             ("docs", "Danh sách văn bản"), ("dieu", "Toàn văn một Điều: /dieu 11 nd 73")]
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]

@@ -36,17 +36,16 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from bot.channels import serving
 from bot.channels.core import Conversation
 from bot.channels.guard import Access
-from bot.channels.message import Incoming, Reply
+from bot.channels.message import APOLOGY, Incoming, Reply  # noqa: F401  APOLOGY: re-exported
 from bot.channels.quota import MonthlyQuota
 from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
-from bot.channels.threads import ChatLocks
+from bot.channels.threads import ChatLocks, Workers, replies_or_apology, run_admin_job
 from bot.channels.webhook import secret_header, webhook_server
 from bot.channels.zalo_client import Client, ZaloError, backoff
 from bot.config import Settings
@@ -56,7 +55,6 @@ from bot.text import fold, strip_diacritics
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "Xin lỗi, đã có lỗi khi xử lý yêu cầu. Anh/chị vui lòng thử lại sau ít phút."
 INCOMPLETE = ("Xin lỗi, phần còn lại của câu trả lời chưa gửi được do lỗi kết nối với Zalo. "
               "Anh/chị vui lòng hỏi lại sau ít phút.")
 TEXT_EVENTS = {"message.text.received", "message.link.received"}
@@ -133,27 +131,18 @@ class ZaloBot:
         self.conv.usage = self.quota.lines
         self.seen = runtime.database.seen  # shared by every worker: a redelivery is answered once
         self.chats = ChatLocks()
-        self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo")
-        self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-admin")  # builds wait here
+        self.workers = Workers(4, "cadrebot-zalo", log)
+        self.jobs = Workers(2, "cadrebot-zalo-admin", log)  # builds wait here
 
     # --- in -------------------------------------------------------------------------
 
     def dispatch(self, update: object) -> None:
         """Hand updates to workers; the caller (poller, webhook request) returns at once."""
         for one in updates_of(update):
-            try:
-                self.workers.submit(self.process, one)
-            except RuntimeError:  # shutting down
-                log.debug("update dropped during shutdown")
+            self.workers.submit(self.process, one)
 
     def process(self, update: dict) -> None:
-        """One update, start to finish; nothing it raises may reach the pool unseen."""
-        try:
-            self._process(update)
-        except Exception:
-            log.exception("update failed")
-
-    def _process(self, update: dict) -> None:
+        """One update, start to finish (in a worker, which logs what it raises)."""
         event = str(update.get("event_name") or "")
         if "reaction" in event:  # a 👍 on a message is not a question
             return
@@ -167,18 +156,16 @@ class ZaloBot:
             log.debug("update without a sender or chat: %s", event)
             return
         with self.chats.hold(msg.chat_id):
-            try:
-                if event in TEXT_EVENTS:
-                    replies = self.conv.admit(msg)  # refused or flooding users never see "typing…"
-                    if replies is None:
-                        with self._typing(msg.chat_id):
-                            replies = self.conv.handle(msg)
-                else:
-                    replies = self.conv.unreadable(msg)
-            except Exception:
-                log.exception("update failed")
-                replies = [Reply(APOLOGY)]
-            self.deliver(msg.chat_id, replies)
+            self.deliver(msg.chat_id, replies_or_apology(lambda: self.answer(event, msg), log, "update"))
+
+    def answer(self, event: str, msg: Incoming) -> list[Reply]:
+        if event not in TEXT_EVENTS:
+            return self.conv.unreadable(msg)
+        replies = self.conv.admit(msg)  # refused or flooding users never see "typing…"
+        if replies is None:
+            with self._typing(msg.chat_id):
+                replies = self.conv.handle(msg)
+        return replies
 
     def incoming(self, message: dict) -> Incoming | None:
         """The message as the core sees it; a leading mention of the bot is taken out of the text."""
@@ -213,17 +200,7 @@ class ZaloBot:
                     self.send(chat_id, INCOMPLETE)
                 return
             if reply.work is not None:
-                self.jobs.submit(self._work, chat_id, reply)
-
-    def _work(self, chat_id: str, reply: Reply) -> None:
-        """An admin job; Zalo cannot edit the sent message, so progress goes to the debug log."""
-        try:
-            outcome = reply.work(lambda text: log.debug("progress: %s", text))
-        except Exception:
-            log.exception("admin job failed")
-            outcome = [Reply(APOLOGY)]
-        with self.chats.hold(chat_id):
-            self.deliver(chat_id, outcome)
+                self.jobs.submit(run_admin_job, reply, chat_id, self.chats, self.deliver, log)
 
     @contextlib.contextmanager
     def _typing(self, chat_id: str):
@@ -319,8 +296,8 @@ class ZaloBot:
             server.server_close()
 
     def close(self) -> None:
-        self.workers.shutdown(wait=False, cancel_futures=True)
-        self.jobs.shutdown(wait=False, cancel_futures=True)
+        self.workers.shutdown()
+        self.jobs.shutdown()
         self.client.close()
         self.conv.close()
         for name in (__name__, "httpx", "httpcore"):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from bot.channels import serving
@@ -36,8 +35,8 @@ from bot.channels.redact import Redact
 from bot.channels.render import PLAIN
 from bot.channels.webhook import webhook_server
 from bot.channels.quota import this_month
-from bot.channels.threads import ChatLocks
-from bot.channels.zalo import APOLOGY, INCOMPLETE
+from bot.channels.threads import ChatLocks, Workers, replies_or_apology, run_admin_job
+from bot.channels.zalo import INCOMPLETE
 from bot.channels.zalo_oa_client import Client, Unreachable
 from bot.channels.zalo_oa_tokens import NAME, RefreshFailed, Tokens, status_line
 from bot.channels.zalo_oa_webhook import Verifier, message_id
@@ -90,8 +89,8 @@ class OABot:
         self.conv.files = False  # the OA API hands over no documents to index
         self.conv.usage = lambda: status_lines(self.db)  # /stats: the token state and this month's counts
         self.chats = ChatLocks()  # one user's messages are answered one at a time: answers never mix
-        self.workers = ThreadPoolExecutor(4, thread_name_prefix="cadrebot-zalo-oa")
-        self.jobs = ThreadPoolExecutor(2, thread_name_prefix="cadrebot-zalo-oa-admin")
+        self.workers = Workers(4, "cadrebot-zalo-oa", log)
+        self.jobs = Workers(2, "cadrebot-zalo-oa-admin", log)
 
     def _hide(self, tokens: list[str]) -> None:
         """Redact the secrets and every token pair seen so far from the channel's log records."""
@@ -115,38 +114,21 @@ class OABot:
         if key is not None and not self.db.seen.first_time(NAME, key):
             log.debug("redelivery of %s ignored", key)
             return
-        try:
-            self.workers.submit(self.process, event)
-        except RuntimeError:  # shutting down
-            log.debug("event dropped during shutdown")
+        self.workers.submit(self.process, event)
 
     def process(self, event: dict) -> None:
-        """One event, start to finish; nothing it raises may reach the pool unseen."""
-        try:
-            self._process(event)
-        except Exception:
-            log.exception("Zalo OA event failed")
-
-    def _process(self, event: dict) -> None:
+        """One event, start to finish (in a worker, which logs what it raises)."""
         name = str(event.get("event_name") or "")
         msg = incoming(event)
         wanted = name in (TEXT, FOLLOW) or (name.startswith(MEDIA_PREFIX) and "group" not in name)
         if msg is None or not wanted:  # group chats (GMF) are not served: one user and the OA only
             log.debug("Zalo OA event %s ignored", name)
             return
+        if name == FOLLOW:
+            msg.text = "/start"
+        answer = self.conv.unreadable if name not in (TEXT, FOLLOW) else self.conv.handle
         with self.chats.hold(msg.chat_id):
-            try:
-                if name == TEXT:
-                    replies = self.conv.handle(msg)
-                elif name == FOLLOW:
-                    msg.text = "/start"
-                    replies = self.conv.handle(msg)
-                else:
-                    replies = self.conv.unreadable(msg)
-            except Exception:
-                log.exception("Zalo OA event failed")
-                replies = [Reply(APOLOGY)]
-            self.deliver(msg.user_id, replies)
+            self.deliver(msg.user_id, replies_or_apology(lambda: answer(msg), log, "Zalo OA event"))
 
     # --- out -------------------------------------------------------------------------
 
@@ -170,17 +152,7 @@ class OABot:
                     self.send(user_id, INCOMPLETE)  # as on the Zalo bot: the answer is not whole
                 return
             if reply.work is not None:
-                self.jobs.submit(self._work, user_id, reply)
-
-    def _work(self, user_id: str, reply: Reply) -> None:
-        """An admin job; the OA cannot edit the sent message, so progress goes to the debug log."""
-        try:
-            outcome = reply.work(lambda text: log.debug("progress: %s", text))
-        except Exception:
-            log.exception("admin job failed")
-            outcome = [Reply(APOLOGY)]
-        with self.chats.hold(user_id):
-            self.deliver(user_id, outcome)
+                self.jobs.submit(run_admin_job, reply, user_id, self.chats, self.deliver, log)
 
     # --- serving -----------------------------------------------------------------------
 
@@ -205,8 +177,8 @@ class OABot:
 
     def close(self) -> None:
         self.stopping.set()
-        self.workers.shutdown(wait=False, cancel_futures=True)
-        self.jobs.shutdown(wait=False, cancel_futures=True)
+        self.workers.shutdown()
+        self.jobs.shutdown()
         self.client.close()
         self.tokens.close()
         self.conv.close()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from bot.index.lexical import with_bigrams
+from bot.retrieve.thesaurus import terms_of
 from bot.text import WORD, clean_question, fold, strip_diacritics
 
 # Abbreviations of cadre work, expanded for matching (the abbreviation is kept too).
@@ -100,12 +101,16 @@ class Query:
     documents: list[DocumentRef] = field(default_factory=list)
     article: str | None = None
     clause: str | None = None
-    expansions: list[str] = field(default_factory=list)  # the law's words for the official's (thesaurus)
     # (official's phrase, its legal terms) as the thesaurus found them; answer.covers reads the
     # question with each phrase or one of its terms, never with all the terms added.
     phrases: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     own_words: list[str] = field(default_factory=list)  # the question's words (restored, abbreviations spelled out)
     subject: str | None = None  # "cán bộ" / "công chức" / "viên chức" when the question is about one
+
+    @property
+    def expansions(self) -> list[str]:
+        """The law's words for the official's (thesaurus), each once, in order."""
+        return terms_of(self.phrases)
 
     @property
     def dense_text(self) -> str:
@@ -220,12 +225,10 @@ def parse(text: str, restore: Callable[..., list[str]] | None = None, thesaurus=
     restored = restore(typed, keep=caps) if restore else typed
     accented_words = WORD.findall(_expand(" ".join(restored), caps))
     matched = thesaurus.matches(folded, " ".join(restored), plain) if thesaurus else []
-    expansions = list(dict.fromkeys(t for _, terms in matched for t in terms))
-    # Each legal term is its own phrase: bigrams never run across from the question into it.
-    phrases = [accented_words] + [WORD.findall(fold(term)) for term in expansions]
-    tokens = {"accented": [t for words_ in phrases for t in with_bigrams(words_)],
-              "plain": [t for words_ in phrases for t in with_bigrams([strip_diacritics(w) for w in words_])]}
+    # Each legal term is its own run of words: bigrams never run across from the question into it.
+    runs = [accented_words] + [WORD.findall(fold(term)) for term in terms_of(matched)]
+    tokens = {"accented": [t for words_ in runs for t in with_bigrams(words_)],
+              "plain": [t for words_ in runs for t in with_bigrams([strip_diacritics(w) for w in words_])]}
     return Query(text=text, accented=accented, restored=" ".join(restored), tokens=tokens,
-                 documents=refs, article=article, clause=clause, expansions=expansions,
-                 phrases=matched, own_words=accented_words,
+                 documents=refs, article=article, clause=clause, phrases=matched, own_words=accented_words,
                  subject=subject_of(" ".join([plain, *strip_diacritics(" ".join(restored)).split()])))

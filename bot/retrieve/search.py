@@ -197,6 +197,7 @@ class Searcher:
         if n == 0:
             return result
 
+        fetch = _Fetched(self.index)  # passage texts, read from SQLite once for every step below
         lexical = self.lexical_scores(query)
         qvec = self.embedder.encode_query(query.dense_text)
         _, dense_top = self.index.dense.search(qvec, CANDIDATES)
@@ -212,7 +213,7 @@ class Searcher:
         fused = self.fuse(lexical[candidates], self.index.dense.similarity(qvec, candidates))
         fused = fused + self._structure(query, candidates)
         if DEFINES_WEIGHT:
-            fused = fused + DEFINES_WEIGHT * self._defines(query, candidates, fused)
+            fused = fused + DEFINES_WEIGHT * self._defines(query, candidates, fused, fetch)
         if query.subject:
             fused = fused - SUBJECT_PENALTY * self._other_subject(query.subject, candidates)
         if NEWS_PENALTY:
@@ -221,16 +222,16 @@ class Searcher:
             fused = fused + _DOC_BONUS * in_docs[candidates]
         if articles:
             fused = fused + _ARTICLE_BONUS * np.isin(candidates, articles)
-            fused = fused + _CLAUSE_BONUS * self._clause_match(query, candidates, articles)
+            fused = fused + _CLAUSE_BONUS * self._clause_match(query, candidates, articles, fetch)
         fused = fused - dating.penalty_of(outdated, self.index.doc_of[candidates])
         if outdated and not result.documents:
-            candidates, fused = self._in_force_first(candidates, fused, outdated)
+            candidates, fused = self._in_force_first(candidates, fused, outdated, fetch)
         order = candidates[top(fused, k)]
         scores = dict(zip(candidates.tolist(), fused.tolist()))
         similarity = dict(zip(order.tolist(), self.index.dense.similarity(qvec, order).tolist()))
         result.hits = [Hit(p, round(scores[p.position], 4), i + 1, round(similarity[p.position], 4),
                            self.subjects(p.position))
-                       for i, p in enumerate(self.index.passages(order.tolist()))]
+                       for i, p in enumerate(fetch(order.tolist()))]
         self.successors.annotate([h.passage for h in result.hits])
         if query.article and not articles and result.documents:
             names = {self.index.documents[d].meta.label for d in result.documents}
@@ -245,12 +246,12 @@ class Searcher:
             return minmax(fused)  # on the same 0..1 scale as convex, so the bonuses keep their meaning
         return convex(lexical, dense, self.dense_weight)
 
-    def _in_force_first(self, candidates: np.ndarray, fused: np.ndarray,
-                        outdated: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    def _in_force_first(self, candidates: np.ndarray, fused: np.ndarray, outdated: dict[int, float],
+                        fetch: "_Fetched") -> tuple[np.ndarray, np.ndarray]:
         """Rank the in-force successor of a leading out-of-force article just above it."""
         best = top(fused, SUCCESSOR_DEPTH)
         lifted: dict[int, float] = {}
-        for passage, score in zip(self.index.passages(candidates[best].tolist()), fused[best].tolist()):
+        for passage, score in zip(fetch(candidates[best].tolist()), fused[best].tolist()):
             if passage.document_id not in outdated:
                 continue
             found = self.successors.find(passage)
@@ -298,10 +299,9 @@ class Searcher:
             if heading == PREAMBLE:
                 out[i] = -PREAMBLE_PENALTY
                 continue
-            grams, topic, scope, closing = _heading_grams(heading)
+            grams, topic, scope, closing, glossary = _heading_grams(heading)
             if not defining:
-                grams = topic
-                scope = scope or _GLOSSARY.search(_ARTICLE_LINE.sub("", heading)) is not None
+                grams, scope = topic, scope or glossary
             cover = len(grams & asked) / len(grams) if grams else 0.0
             if closing and not asked & _IN_EFFECT:  # "trách nhiệm" alone does not ask who executes it
                 out[i] = -SCOPE_PENALTY
@@ -311,7 +311,7 @@ class Searcher:
                 out[i] += TERM_WEIGHT
         return out
 
-    def _defines(self, query: Query, candidates: np.ndarray, fused: np.ndarray) -> np.ndarray:
+    def _defines(self, query: Query, candidates: np.ndarray, fused: np.ndarray, fetch: "_Fetched") -> np.ndarray:
         """1 where one of the best candidates' text says "<the question's term> là" (defines it).
 
         Only the best DEFINES_DEPTH are read: their text comes from SQLite."""
@@ -322,7 +322,7 @@ class Searcher:
             return out
         said = re.compile(rf"(?<!\w){re.escape(' '.join(term))} (?:duoc hieu )?la\b")
         best = top(fused, DEFINES_DEPTH)
-        for i, p in zip(best.tolist(), self.index.passages(candidates[best].tolist())):
+        for i, p in zip(best.tolist(), fetch(candidates[best].tolist())):
             out[i] = bool(said.search(" ".join(words(_plain(p.text)))))
         return out
 
@@ -339,29 +339,44 @@ class Searcher:
             return []
         return positions
 
-    def _clause_match(self, query: Query, candidates: np.ndarray, articles: list[int]) -> np.ndarray:
+    def _clause_match(self, query: Query, candidates: np.ndarray, articles: list[int],
+                      fetch: "_Fetched") -> np.ndarray:
         if not query.clause:
             return np.zeros(len(candidates))
         wanted = set(articles)
-        rows = self.index.passages([int(c) for c in candidates if int(c) in wanted])
+        rows = fetch([int(c) for c in candidates if int(c) in wanted])
         hit = {p.position for p in rows if _holds_clause(p, query.clause)}
         return np.array([int(c) in hit for c in candidates], dtype=np.float32)
 
 
-def _heading_grams(heading: str) -> tuple[frozenset[str], frozenset[str], bool, bool]:
+def _heading_grams(heading: str) -> tuple[frozenset[str], frozenset[str], bool, bool, bool]:
     """A heading's accent-free bigrams, those not made of group words only, and whether
-    it is a scope (or glossary) article and a closing one (lowered unless asked)."""
+    it is a scope, a closing or a glossary article (lowered unless asked)."""
     return _title_grams(_ARTICLE_LINE.sub("", heading))
 
 
 @lru_cache(maxsize=65536)
-def _title_grams(title: str) -> tuple[frozenset[str], frozenset[str], bool, bool]:
+def _title_grams(title: str) -> tuple[frozenset[str], frozenset[str], bool, bool, bool]:
     # Cached on the title without its article number: titles repeat across
     # documents ("Hiệu lực thi hành"), and folding every candidate's heading on
     # each query was a top non-model cost in cProfile.
     grams = frozenset(t for t in with_bigrams([strip_diacritics(w) for w in words(title)]) if "_" in t)
     topic = frozenset(g for g in grams if not set(g.split("_")) <= _GROUP_WORDS)
-    return grams, topic, bool(_SCOPE.search(title)), bool(_CLOSING.search(title))
+    return (grams, topic, bool(_SCOPE.search(title)), bool(_CLOSING.search(title)),
+            bool(_GLOSSARY.search(title)))
+
+
+class _Fetched:
+    """Passages read from SQLite once per search: the definition, successor, clause and
+    result steps read overlapping sets of the best candidates."""
+
+    def __init__(self, index: Index):
+        self.index, self.known = index, {}
+
+    def __call__(self, positions: list[int]) -> list[Passage]:
+        missing = [p for p in dict.fromkeys(positions) if p not in self.known]
+        self.known.update((p.position, p) for p in self.index.passages(missing))
+        return [self.known[p] for p in positions]
 
 
 @lru_cache(maxsize=65536)

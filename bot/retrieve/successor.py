@@ -72,13 +72,13 @@ def similarity(old: Profile, new: Profile) -> float:
     return HEADING_WEIGHT * _jaccard(old[0], new[0]) + (1 - HEADING_WEIGHT) * _cosine(old[1], new[1])
 
 
-def best_match(old: tuple[str, str], candidates: dict[str, tuple[str, str]] | dict[str, Profile]
-               ) -> tuple[str, float] | None:
-    """The candidate article (given as (title, text) or as its profile) most like `old`,
-    when it is alike enough."""
-    mine = profile(old)
-    scored = [(similarity(mine, new if isinstance(new[0], Counter) else profile(new)), article)
-              for article, new in candidates.items()]
+def best_match(old: tuple[str, str], candidates: dict[str, tuple[str, str]]) -> tuple[str, float] | None:
+    """The candidate article (title, text) most like `old`, when it is alike enough."""
+    return _best(profile(old), {article: profile(new) for article, new in candidates.items()})
+
+
+def _best(old: Profile, candidates: dict[str, Profile]) -> tuple[str, float] | None:
+    scored = [(similarity(old, new), article) for article, new in candidates.items()]
     if not scored:
         return None
     score, article = max(scored, key=lambda x: (x[0], -int(x[1]) if x[1].isdigit() else 0))
@@ -127,9 +127,9 @@ class Successors:
         old = self.index.articles(passage.document_id).get(passage.article)
         if old is None:
             return None
-        best = None
+        best, mine = None, profile(old)
         for doc_id in self.replacing(passage):
-            match = best_match(old, self._profiles_of(doc_id))
+            match = _best(mine, self._profiles_of(doc_id))
             if match and (best is None or match[1] > best[2]):
                 best = (doc_id, match[0], match[1])
         if best is None:

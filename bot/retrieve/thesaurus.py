@@ -63,6 +63,11 @@ def merged_text(documents_dir: Path | None) -> str:
     return text
 
 
+def terms_of(matches: list[tuple[str, tuple[str, ...]]]) -> list[str]:
+    """The legal terms of (phrase, terms) matches, each once, in order."""
+    return list(dict.fromkeys(t for _, terms in matches for t in terms))
+
+
 class Thesaurus:
     """Finds the everyday phrases of a question and returns their legal terms."""
 
@@ -92,10 +97,7 @@ class Thesaurus:
 
     def expand(self, *texts: str) -> list[str]:
         """Legal terms for the phrases found in any of `texts` (folded), each once, in order."""
-        found: list[str] = []
-        for _, terms in self.matches(*texts):
-            found.extend(t for t in terms if t not in found)
-        return found
+        return terms_of(self.matches(*texts))
 
     def matches(self, *texts: str) -> list[tuple[str, tuple[str, ...]]]:
         """(phrase as found, its legal terms) for the phrases in any of `texts` (folded), each once."""
