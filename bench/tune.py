@@ -86,6 +86,8 @@ SETTINGS = [
     *[(f"rrf dense_weight={w}", {}, {"dense_weight": w, "fusion": "rrf"}) for w in (0.3, 0.4, 0.5)],
     ("heading_weight=0", {"HEADING_WEIGHT": 0.0}, {}),
     ("heading_weight=0.2", {"HEADING_WEIGHT": 0.2}, {}),
+    *[(f"heading_bigrams={n}", {"HEADING_BIGRAMS": n}, {}) for n in (6, 8, 15)],
+    ("heading weight for any length", {"HEADING_BIGRAMS": 10 ** 6}, {}),
     ("no structural priors", {"PREAMBLE_PENALTY": 0.0, "SCOPE_PENALTY": 0.0}, {}),
     ("no subject penalty", {"SUBJECT_PENALTY": 0.0}, {}),
     ("subject penalty 0.6", {"SUBJECT_PENALTY": 0.6}, {}),

@@ -436,3 +436,17 @@ def test_a_section_number_alone_on_its_line_is_a_heading_not_text() -> None:
 def test_a_sentence_starting_with_muc_is_text() -> None:
     chunks = chunk_document("Điều 1. Phạm vi\nMục 2 của Điều này áp dụng cho cán bộ.\n")
     assert "Mục 2 của Điều này" in chunks[0].text
+
+
+def test_an_article_title_wrapped_onto_the_next_line_stays_the_title() -> None:
+    """NĐ 234/2026 as OCR'd: "Điều 22. ... kỷ luật đối" / "" / "với viên chức". The second line
+    was quoted as the article's first passage, and the heading lost the group it is about."""
+    text = ("Điều 22. Các quy định liên quan sau khi có quyết định kỷ luật đối\n\nvới viên chức\n\n"
+            "1. Viên chức bị xử lý kỷ luật buộc thôi việc.\n"
+            "Điều 23. Hiệu lực\na) lower-case point text stays text.\n")
+    chunks = chunk_document(text)
+    first = chunks[0]
+    assert first.article_title == "Các quy định liên quan sau khi có quyết định kỷ luật đối với viên chức"
+    assert first.heading.endswith("kỷ luật đối với viên chức")
+    assert "với viên chức" not in first.text and first.text.startswith("1. Viên chức")
+    assert chunks[-1].article == "23" and "a) lower-case point text" in chunks[-1].text

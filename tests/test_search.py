@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from conftest import REPO
 
@@ -117,3 +118,77 @@ def test_a_thesaurus_phrase_is_one_unit_of_coverage_not_extra_words() -> None:
     phrases = [("bị phạt", ("kỷ luật", "hình thức kỷ luật"))]
     assert covers(passage, "công chức bị phạt những hình thức", phrases)
     assert not covers(passage, "tội trộm cắp tài sản bị phạt tù bao nhiêu năm", phrases)
+
+
+def test_a_named_law_is_matched_on_whole_words_not_inside_another_title(tmp_path, embedder) -> None:
+    """"Bộ luật hình sự" is not "Luật Tố tụng hành chính" although "hinh" is inside "chinh":
+    the named-document bonus would otherwise put the wrong law first (ALQAC line 6)."""
+    from test_index import legal_text
+
+    from bot.index import Index
+    from bot.index.builder import build_index
+    from bot.retrieve.search import Searcher
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tthc.txt").write_text(legal_text("93/2015/QH13", "Luật", "Tố tụng hành chính", [
+        ("Quyền khởi kiện", ["Cơ quan, tổ chức, cá nhân có quyền khởi kiện vụ án hành chính."])]), encoding="utf-8")
+    (docs / "tttm.txt").write_text(legal_text("54/2010/QH12", "Luật", "Trọng tài thương mại", [
+        ("Thoả thuận trọng tài vô hiệu", ["Người xác lập thoả thuận trọng tài không có năng lực hành vi dân sự "
+                                          "theo quy định của Bộ luật dân sự."])]), encoding="utf-8")
+    build_index(docs, tmp_path / "index", embedder)
+    index = Index.open(tmp_path / "index", embedder.name)
+    try:
+        searcher = Searcher(index, embedder)
+        result = searcher.search("Thoả thuận trọng tài vô hiệu khi người xác lập không có năng lực hành vi "
+                                 "dân sự theo Bộ luật hình sự, đúng hay sai?", 3)
+        assert result.documents == [] and [r.label for r in result.missing] == ["Luật hình sự"], result.missing
+        assert result.hits[0].passage.source == "tttm.txt"
+        named = searcher.search("Luật tố tụng hành chính quy định quyền khởi kiện thế nào?", 3)
+        assert [index.documents[d].meta.number for d in named.documents] == ["93/2015/QH13"]
+    finally:
+        index.close()
+
+
+CU_TRU = [
+    ("Cơ sở dữ liệu về cư trú", [
+        "Cơ sở dữ liệu về cư trú là cơ sở dữ liệu chuyên ngành, được kết nối với Cơ sở dữ liệu quốc gia về dân cư.",
+        "Thông tin trong Cơ sở dữ liệu về cư trú được cập nhật, điều chỉnh khi công dân thay đổi thông tin cư trú.",
+    ]),
+    ("Điều khoản thi hành", [
+        "Luật này có hiệu lực thi hành từ ngày 01 tháng 7 năm 2021.",
+        "Sổ hộ khẩu đã được cấp vẫn được sử dụng cho đến hết ngày 31 tháng 12 năm 2022. Trường hợp thông tin "
+        "trong Sổ hộ khẩu khác với thông tin trong Cơ sở dữ liệu về cư trú thì sử dụng thông tin trong Cơ sở "
+        "dữ liệu về cư trú.",
+    ]),
+]
+
+
+def test_a_long_statement_is_answered_by_the_text_that_holds_it_not_a_heading_it_names(tmp_path, embedder) -> None:
+    """A short question names its topic, as a heading does; a long one states the rule. The
+    statement below names "Cơ sở dữ liệu về cư trú" (Điều 1's whole heading) but is written
+    in Điều 2 (ALQAC line 3): heading coverage counts less the longer the question."""
+    from test_index import legal_text
+
+    from bot.index import Index
+    from bot.index.builder import build_index
+    from bot.retrieve import search
+    from bot.retrieve.search import Searcher
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "cu-tru.txt").write_text(legal_text("68/2020/QH14", "Luật", "Cư trú", CU_TRU), encoding="utf-8")
+    build_index(docs, tmp_path / "index", embedder)
+    index = Index.open(tmp_path / "index", embedder.name)
+    statement = ("Trường hợp thông tin trong Sổ hộ khẩu còn hiệu lực có thông tin khác với thông tin trong "
+                 "Cơ sở dữ liệu về cư trú thì sử dụng thông tin trong Cơ sở dữ liệu về cư trú, đúng hay sai?")
+    try:
+        searcher = Searcher(index, embedder)
+        assert searcher.search(statement, 2).hits[0].passage.article == "2"
+        assert searcher.search("Cơ sở dữ liệu về cư trú là gì?", 2).hits[0].passage.article == "1"
+        short, long = (searcher.parse(q) for q in ("Cơ sở dữ liệu về cư trú là gì?", statement))
+        first = index.article_positions(next(iter(index.documents)), "1")[:1]
+        bonus = [float(searcher._structure(q, np.array(first))[0]) for q in (short, long)]
+        assert bonus[0] == pytest.approx(search.HEADING_WEIGHT) and 0 < bonus[1] < bonus[0] / 2, bonus
+    finally:
+        index.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CHUNKER_VERSION = "6"
+CHUNKER_VERSION = "7"
 MAX_CHARS = 1200
 PREAMBLE = "Phần mở đầu"
 
@@ -78,6 +78,19 @@ def _is_unnumbered_heading(line: str, following: str) -> bool:
     )
 
 
+def _wraps(block: _Block, line: str) -> bool:
+    """Is `line` the rest of the article title just above it?
+
+    A title too long for the printed line goes on below it, in lower case: NĐ 234/2026
+    as OCR'd has "Điều 22. Các quy định liên quan sau khi có quyết định kỷ luật đối",
+    then "với viên chức". Read as text, the article's first passage was "với viên
+    chức" and its heading lost the group it is about. An article's text starts in
+    upper case, with "1." or with "a)", never with a lower-case word."""
+    return (bool(block.article and block.title) and not any(ln.strip() for ln in block.lines)
+            and line[:1].islower() and not _POINT.match(line) and len(line) < 120
+            and block.title[-1:] not in ".;:")
+
+
 def _next_nonempty(lines: list[str]) -> list[str]:
     """For each line, the next non-empty line after it ("" for none), in one backward pass.
 
@@ -106,6 +119,11 @@ def _blocks(lines: list[str]) -> list[_Block]:
             pending = None
             continue
         pending = None
+        if _wraps(blocks[-1], line):
+            block = blocks[-1]
+            block.title = f"{block.title} {line.strip()}"
+            block.heading[-1] = f"Điều {block.article}. {block.title}"
+            continue
         for level, pattern, word in (("part", _PART, "Phần"), ("chapter", _CHAPTER, "Chương"),
                                      ("section", _SECTION, "Mục")):
             m = pattern.match(line)

@@ -65,8 +65,11 @@ _ARTICLE = re.compile(r"\bdieu\s+(\d{1,3}[a-z]?)\b")
 _CLAUSE = re.compile(r"\bkhoan\s+(\d{1,3})\b")
 # "luật viên chức", but not "kỷ luật", "pháp luật", "quy luật".
 _NAMED_LAW = re.compile(r"(?<!ky )(?<!phap )(?<!quy )\bluat\s+([a-z ,]+)")
-# Words that end a law's spoken name: "luật viên chức điều 15 quy định ..."
-_NAME_STOP = re.compile(r"\b(dieu|khoan|diem|so|nam|quy dinh|ve viec|thi|co|la|nhu|the nao)\b.*$")
+# Words that end a law's spoken name: "luật viên chức điều 15 quy định ...", and the
+# question's own tail: "... theo Bộ luật hình sự, đúng hay sai?" (not bare "không":
+# Luật Hàng không dân dụng).
+_NAME_STOP = re.compile(r"\b(dieu|khoan|diem|so|nam|quy dinh|ve viec|thi|co|la|nhu|the nao"
+                        r"|dung hay sai|dung khong|phai khong|hay khong|duoc khong)\b.*$")
 
 
 @dataclass

@@ -31,6 +31,13 @@ CANDIDATES = 100
 # How much a passage gains when the question covers its heading's bigrams
 # ("bảo vệ cán bộ" -> "Điều 11. Biện pháp bảo vệ cán bộ"): ALQAC R@1 0.88 -> 0.90 (0.3-0.4 best; 0.7 falls to 0.87).
 HEADING_WEIGHT = 0.4
+# ... for a question of up to this many bigrams; a longer one gets a proportionally
+# smaller share. A short question names its topic, which a heading names too; a long
+# one states the rule, and the text that holds the statement (lexical and dense alike)
+# is the better witness than a heading it happens to contain. ALQAC line 3 ("... thông
+# tin trong Cơ sở dữ liệu về cư trú ..." -> Điều 38, not "Điều 36. Cơ sở dữ liệu về
+# cư trú") and line 39. ALQAC R@1 0.92 -> 0.93, paraphrase set unchanged (8-15 alike).
+HEADING_BIGRAMS = 10
 # Structural priors. A legal text's title block and "Căn cứ ..." answer nothing
 # on their own; "Phạm vi điều chỉnh" / "Đối tượng áp dụng" restate the document's
 # subject and so match every topical question about it. Both are lowered unless
@@ -133,12 +140,15 @@ def resolve(ref: DocumentRef, index: Index) -> list[int]:
                 continue
             found.append(doc.id)
         elif ref.words and meta.type == ref.type:
-            title = " ".join(re.findall(r"\w+", _plain(meta.title)))
+            # Padded so that parts match whole words only: "hình sự" is not in
+            # "hành chính" although "hinh" is in "chinh" (ALQAC: "Bộ luật hình sự"
+            # named Luật Tố tụng hành chính).
+            title = " " + " ".join(re.findall(r"\w+", _plain(meta.title))) + " "
             words = ref.words.split()
             # The longest leading part of what was said that the title contains.
-            while words and " ".join(words) not in title:
+            while words and f" {' '.join(words)} " not in title:
                 words.pop()
-            if len(words) >= 2 or (words and title.endswith(" ".join(words))):
+            if len(words) >= 2 or (words and title.endswith(f" {' '.join(words)} ")):
                 found.append((len(words), doc.id))
     if found and isinstance(found[0], tuple):
         best = max(n for n, _ in found)
@@ -291,6 +301,7 @@ class Searcher:
         headings such as "Thẫm quyền xử lý kỷ luật", which "ai có quyền" (thẩm
         quyền) must still cover."""
         asked = {t for t in query.tokens["plain"] if "_" in t}
+        weight = HEADING_WEIGHT * min(1.0, HEADING_BIGRAMS / max(1, len(asked)))
         defining = bool(_DEFINITION.search(_plain(query.text)))
         terms = [" ".join(words(_plain(t))) for t in query.expansions]
         out = np.zeros(len(candidates), dtype=np.float32)
@@ -306,7 +317,7 @@ class Searcher:
             if closing and not asked & _IN_EFFECT:  # "trách nhiệm" alone does not ask who executes it
                 out[i] = -SCOPE_PENALTY
             else:
-                out[i] = HEADING_WEIGHT * cover if cover else (-SCOPE_PENALTY if scope else 0.0)
+                out[i] = weight * cover if cover else (-SCOPE_PENALTY if scope else 0.0)
             if terms and any(t in _plain_heading(heading) for t in terms):
                 out[i] += TERM_WEIGHT
         return out
