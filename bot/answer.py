@@ -146,18 +146,20 @@ def quote_of(p: Passage, text: str | None = None, clause: str | None = None,
 def covers(p: Passage, question: str, phrases=()) -> bool:
     """Does this passage hold enough of the question's topic to be an answer?
 
-    Words are compared with their diacritics ("lãi" is not "lại"); a word
-    that is still unaccented (typed so, and not restored) matches its plain form.
+    Words are compared with their diacritics ("lãi" is not "lại"), as the
+    question reads after diacritic restoration: a syllable left without marks
+    is a reading of its own ("ly" of "ly hôn" is not "lý" of "xử lý"). Matching
+    such words on their plain form answered "thu tuc ly hon" from a decree's
+    "thủ tục xử lý", and changed no in-scope answer on any set.
     An everyday phrase the thesaurus knows ("bị phạt", `phrases`) is one unit,
     held when the passage has the phrase or one of its legal terms ("kỷ luật").
     Adding every term to the question instead let "vượt đèn đỏ bị phạt bao
     nhiêu" be covered by an article on "hình thức kỷ luật".
     """
     have = set(words(f"{p.meta.label} {p.meta.title} {p.heading} {p.text}"))
-    have_plain = {strip_diacritics(w) for w in have}
 
     def held(w: str) -> bool:
-        return w in have or (w == strip_diacritics(w) and w in have_plain)
+        return w in have
 
     units = [[[w]] for w in words(question) if strip_diacritics(w) not in _COMMON]
     for phrase, terms in phrases:

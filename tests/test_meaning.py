@@ -79,6 +79,10 @@ def test_when_only_another_groups_text_answers_the_answer_says_whose_rule_it_is(
     # "bị phạt" is "kỷ luật" to the thesaurus: the article on forms of discipline holds that
     # term, not the question's theft and prison (answer.covers reads the phrase as one unit).
     "Tội trộm cắp tài sản bị phạt tù bao nhiêu năm?",
+    # Typed without diacritics: read "ly hôn" (bot/index/vi-words.txt), not "lý hơn" of "xử lý".
+    "thu tuc ly hon",
+    "quyen nuoi con sau ly hon",
+    "Thủ tục ly hôn",
 ])
 def test_off_topic_and_uncovered_legal_questions_are_refused(e5_searcher, question) -> None:
     answer = build_answer(e5_searcher.search(question, 8))

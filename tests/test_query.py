@@ -197,5 +197,40 @@ def test_index_accent_model_counts_the_accented_field(shipped_opened, shipped_pa
     trained = AccentModel.train(analyze(t, h)["accented"] for t, h in shipped_passages)
     for token in ("cán", "bộ", "cán_bộ", "bảo_vệ", "dám", "xyz"):
         assert from_index.count(token) == trained.count(token)
-    assert from_index.total == trained.total
+    # ... with the general word list for what the corpus lacks (below).
+    assert from_index.total == AccentModel.with_lexicon(trained.ids, trained.totals).total > trained.total
     assert from_index.restore(words("bao ve can bo")) == ["bảo", "vệ", "cán", "bộ"]
+
+
+@pytest.mark.parametrize(("typed", "corpus_only", "listed"), [
+    # The laws have no "hôn": alone they read "lý hơn", and "lý" (xử lý) then answered a divorce question.
+    ("thu tuc ly hon", "thủ tục lý hơn", "thủ tục ly hôn"),
+    ("ket qua bong da", "kết quả bong đã", "kết quả bóng đá"),
+    # Question words the laws never write.
+    ("cong chuc bi ky luat co may hinh thuc", "công chức bị kỷ luật có máy hình thức",
+     "công chức bị kỷ luật có mấy hình thức"),
+    ("vien chuc nghi phep duoc bao nhieu ngay", "viên chức nghỉ phép được bảo nhiều ngày",
+     "viên chức nghỉ phép được bao nhiêu ngày"),
+    # Where the corpus has a say, it decides.
+    ("bao ve can bo dam nghi dam lam", "bảo vệ cán bộ dám nghĩ dám làm", "bảo vệ cán bộ dám nghĩ dám làm"),
+])
+def test_the_general_word_list_reads_what_the_corpus_does_not_know(model, typed, corpus_only, listed) -> None:
+    from bot.index.accents import general_lexicon
+
+    with_list = AccentModel(model.ids, model.totals, general_lexicon())
+    assert " ".join(model.restore(typed.split())) == corpus_only
+    assert " ".join(with_list.restore(typed.split())) == listed
+
+
+def test_readings_from_the_word_list_come_in_one_order_every_run(model) -> None:
+    """The list is a set: ties among its syllables (each seen once) are sorted, so a
+    question is read the same in every process (PYTHONHASHSEED differs)."""
+    from bot.index.accents import general_lexicon
+
+    tokens = sorted(general_lexicon())
+    shuffled = frozenset(reversed(tokens))
+    a = AccentModel(model.ids, model.totals, frozenset(tokens))
+    b = AccentModel(model.ids, model.totals, shuffled)
+    assert a.readings == b.readings and "hôm" in a.readings["hom"]
+    once = [w for w in a.readings["hom"] if not model.count(w)]  # only the list knows these
+    assert once == sorted(once) and len(once) >= 2

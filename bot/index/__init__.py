@@ -109,7 +109,7 @@ class Index:
             lexical = LexicalIndex.load(folder)
             chunk_ids = np.load(folder / "chunk_ids.npy", allow_pickle=False)
             index = cls(folder, config, db, dense, lexical, chunk_ids,
-                        AccentModel(*lexical.totals("accented")))
+                        AccentModel.with_lexicon(*lexical.totals("accented")))
             words = folder / thesaurus.FILE_NAME
             index.thesaurus = (Thesaurus.from_text(words.read_text(encoding="utf-8")) if words.is_file()
                                else Thesaurus.shipped())
