@@ -537,3 +537,24 @@ def test_cadrebot_telegram_serves_until_sigterm(api, corpus, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_redelivered_update_is_answered_once(start_bot, api):
+    """Telegram redelivers a webhook update it saw no answer to; with several workers the copy may
+    reach another process. The shared database (bot/db/seen.py) lets one of them answer."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/tg-hook"
+    start_bot(webhook_url=url, webhook_secret="s3cret-token", webhook_listen="127.0.0.1", webhook_port=port)
+    update = {"update_id": 41, "message": api.user_message(USER, "/start")}
+    start = api.mark()
+    assert _post(url, update, "s3cret-token").status_code == 200
+    assert _post(url, dict(update), "s3cret-token").status_code == 200  # the same update again
+    # A new update in the same chat is handled after both (one chat, in order): by its reply,
+    # the copy has been dropped or answered.
+    assert _post(url, {"update_id": 42, "message": api.user_message(USER, "/help")}, "s3cret-token"
+                 ).status_code == 200
+    api.wait(lambda: any("/dieu" in r["text"] for r in api.sent(USER, start)))
+    texts = [r["text"] for r in api.replies(USER, start)]
+    assert sum(t.startswith("Xin chào anh/chị!") for t in texts) == 1, texts

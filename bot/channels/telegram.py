@@ -40,7 +40,7 @@ from bot.channels.message import APOLOGY, Incoming, Reply
 from bot.channels.redact import Redact
 from bot.channels.render import HTML
 from bot.config import Settings
-from bot.errors import BadUsage, CadreBotError
+from bot.errors import BadUsage, CadreBotError, DatabaseError
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -57,18 +57,27 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what the Bot API accepts as s
 
 
 class ChatOrder(BaseUpdateProcessor):
-    """Concurrent across chats, in order within one chat (a lock per chat).
+    """Each update once, concurrent across chats, in order within one chat (a lock per chat).
 
     PTB's update-processor hook, so ordering holds for every handler without
-    each one taking a lock. Locks of idle chats are dropped.
+    each one taking a lock. Locks of idle chats are dropped. `first_time(update_id)`
+    is the shared de-duplication (bot/db/seen.py): Telegram redelivers a webhook
+    update it saw no answer to, and behind a load balancer the redelivery may
+    reach another worker, which must not answer it again.
     """
 
-    def __init__(self, max_concurrent_updates: int):
+    def __init__(self, max_concurrent_updates: int, first_time=None):
         super().__init__(max_concurrent_updates)
         self._locks: dict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._users: dict[object, int] = defaultdict(int)
+        self._first_time = first_time
 
     async def do_process_update(self, update: object, coroutine) -> None:
+        if (isinstance(update, Update) and self._first_time is not None
+                and not await asyncio.to_thread(self._first_time, update.update_id)):
+            log.debug("duplicate delivery of update %s ignored", update.update_id)
+            coroutine.close()
+            return
         chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
         if chat is None:
             await coroutine
@@ -256,6 +265,18 @@ class WebhookSecret(str):
     __hash__ = str.__hash__
 
 
+def _first_time(runtime: Runtime):
+    """Is this the first delivery of the update, across every worker sharing the database?"""
+    def check(update_id: int) -> bool:
+        try:
+            seen = runtime.database.seen
+        except DatabaseError as exc:  # not reachable yet: answer (twice beats never) and say why
+            log.warning("duplicate check skipped: %s", exc)
+            return True
+        return seen.first_time("telegram", update_id)
+    return check
+
+
 def build_application(runtime: Runtime, settings: Settings) -> Application:
     """The Application with every handler, talking to `settings.telegram_api_url`."""
     if settings.telegram_bot_token is None:
@@ -264,8 +285,8 @@ def build_application(runtime: Runtime, settings: Settings) -> Application:
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
     app = (Application.builder().token(settings.telegram_bot_token.get_secret_value())
            .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot").defaults(defaults)
-           .rate_limiter(AIORateLimiter(max_retries=3)).concurrent_updates(ChatOrder(CONCURRENT_UPDATES))
-           .build())
+           .rate_limiter(AIORateLimiter(max_retries=3))
+           .concurrent_updates(ChatOrder(CONCURRENT_UPDATES, _first_time(runtime))).build())
     access = Access(set(settings.admin_ids), set(settings.allowed_user_ids), set(settings.allowed_chat_ids))
     app.bot_data[CORE] = Conversation.from_settings(runtime, HTML, "telegram", access)
     app.bot_data[JOBS] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cadrebot-admin")
