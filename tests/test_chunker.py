@@ -450,3 +450,15 @@ def test_an_article_title_wrapped_onto_the_next_line_stays_the_title() -> None:
     assert first.heading.endswith("kỷ luật đối với viên chức")
     assert "với viên chức" not in first.text and first.text.startswith("1. Viên chức")
     assert chunks[-1].article == "23" and "a) lower-case point text" in chunks[-1].text
+
+
+def test_a_first_sentence_printed_on_the_article_line_is_text_not_title() -> None:
+    """NĐ 233/2026 as OCR'd: "Điều 3. Giải thích từ ngữ Trong Nghị định này, ... như sau:". The
+    citation line showed that whole sentence as the heading. A title never ends with a colon."""
+    text = ("Điều 3. Giải thích từ ngữ Trong Nghị định này, các từ ngữ dưới đây được hiểu như sau:\n"
+            "1. Viên chức là công dân Việt Nam.\n"
+            "Điều 4. Trách nhiệm của Bộ Nội vụ\n1. Hướng dẫn thực hiện.\n")
+    first, second = chunk_document(text)
+    assert first.article_title == "Giải thích từ ngữ" and first.heading == "Điều 3. Giải thích từ ngữ"
+    assert first.text.startswith("Trong Nghị định này, các từ ngữ dưới đây được hiểu như sau:\n1. Viên chức")
+    assert second.article_title == "Trách nhiệm của Bộ Nội vụ"  # capitals inside a title stay in it

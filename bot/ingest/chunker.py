@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-CHUNKER_VERSION = "7"
+CHUNKER_VERSION = "8"
 MAX_CHARS = 1200
 PREAMBLE = "Phần mở đầu"
 
@@ -31,6 +31,7 @@ _SECTION = re.compile(r"^mục\s+(\d+)\s*(?:[.:]\s*(.*)|$)", re.I)
 _ARTICLE = re.compile(rf"^(?i:điều)\s+(\d+[a-zđ]?)\s*([.:]\s*|\s+(?=[{_UP}])|$)(.*)$")
 _CLAUSE = re.compile(r"^(\d+[a-zđ]?)\.\s+\S")
 _POINT = re.compile(r"^[a-zđ]\)\s+\S")
+_LEAD = re.compile(rf"(?<=\S)\s+(?=[{_UP}])")  # before a capitalised word, not the first
 _BULLET = re.compile(r"^[-+•–]\s+\S")
 _SENTENCE_END = re.compile(rf"(?<=[.;!?])\s+(?=[{_UP}0-9])")
 _LAST_SPACE = re.compile(r".*\s", re.S)  # greedy: ends just after the window's last space
@@ -76,6 +77,19 @@ def _is_unnumbered_heading(line: str, following: str) -> bool:
         and not _POINT.match(line)
         and bool(_BULLET.match(following))
     )
+
+
+def _title_and_lead(text: str) -> tuple[str | None, str | None]:
+    """An article line's title, and the first sentence of its text when the printing put it on
+    the same line: NĐ 233/2026 as OCR'd has "Điều 3. Giải thích từ ngữ Trong Nghị định này, các
+    từ ngữ dưới đây được hiểu như sau:". A title never ends with a colon; the sentence that does
+    starts at the first capitalised word after the title's own first word."""
+    if not text.endswith(":"):
+        return text or None, None
+    m = _LEAD.search(text)
+    if not m:
+        return text, None
+    return text[:m.start()].strip(), text[m.start():].strip()
 
 
 def _wraps(block: _Block, line: str) -> bool:
@@ -140,9 +154,9 @@ def _blocks(lines: list[str]) -> list[_Block]:
             m = _ARTICLE.match(line)
             heading = [path[k] for k in ("part", "chapter", "section") if k in path]
             if m:
-                title = m.group(3).strip() or None
+                title, lead = _title_and_lead(m.group(3).strip())
                 label = f"Điều {m.group(1)}" + (f". {title}" if title else "")
-                blocks.append(_Block(heading + [label], m.group(1), title, []))
+                blocks.append(_Block(heading + [label], m.group(1), title, [lead] if lead else []))
             elif blocks[-1].article and _is_unnumbered_heading(line, following):
                 blocks.append(_Block(heading + [line], None, None, []))
             elif opened and blocks[-1].article:
