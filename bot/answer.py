@@ -157,10 +157,6 @@ def covers(p: Passage, question: str, phrases=()) -> bool:
     nhiêu" be covered by an article on "hình thức kỷ luật".
     """
     have = set(words(f"{p.meta.label} {p.meta.title} {p.heading} {p.text}"))
-
-    def held(w: str) -> bool:
-        return w in have
-
     units = [[[w]] for w in words(question) if strip_diacritics(w) not in _COMMON]
     for phrase, terms in phrases:
         inside = {strip_diacritics(w) for w in words(phrase)}
@@ -168,10 +164,10 @@ def covers(p: Passage, question: str, phrases=()) -> bool:
         units.append([words(phrase)] + [words(t) for t in terms])
     if not units:
         return False
-    hit = sum(1 for u in units if any(all(held(w) for w in form) for form in u))
+    hit = sum(1 for u in units if any(have.issuperset(form) for form in u))
     # Shared wording: a bigram of the question, or a legal term for one of its phrases.
     shared = bool(_bigrams(question) & _bigrams(f"{p.heading} {p.text}")) or \
-        any(all(held(w) for w in form) for u in units if len(u) > 1 for form in u[1:])
+        any(have.issuperset(form) for u in units if len(u) > 1 for form in u[1:])
     return hit / len(units) >= FOUND_COVERAGE and shared
 
 

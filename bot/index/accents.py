@@ -54,7 +54,7 @@ class AccentModel:
         self.totals = totals
         self.lexicon = lexicon  # the general list's syllables and pairs ("a_b")
         counted = {w: int(totals[i]) for w, i in ids.items() if "_" not in w}
-        for w in lexicon:  # a syllable only the list knows is a reading, counted once
+        for w in lexicon:  # each listed syllable counts once more: one only the list knows is a reading
             if "_" not in w:
                 counted[w] = counted.get(w, 0) + 1
         unigrams = list(counted.items())
