@@ -73,23 +73,29 @@ class ChatOrder(BaseUpdateProcessor):
         self._first_time = first_time
 
     async def do_process_update(self, update: object, coroutine) -> None:
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+        if chat is None:
+            await self._once(update, coroutine)
+            return
+        self._users[chat] += 1
+        try:
+            # The chat's turn is taken on arrival, before the duplicate check's database call:
+            # checked first, a later message whose check returned sooner overtook an earlier one.
+            async with self._locks[chat]:
+                await self._once(update, coroutine)
+        finally:
+            self._users[chat] -= 1
+            if not self._users[chat]:
+                del self._users[chat], self._locks[chat]
+
+    async def _once(self, update: object, coroutine) -> None:
+        """Run the update's handlers unless the shared database has seen its id."""
         if (isinstance(update, Update) and self._first_time is not None
                 and not await asyncio.to_thread(self._first_time, update.update_id)):
             log.debug("duplicate delivery of update %s ignored", update.update_id)
             coroutine.close()
             return
-        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
-        if chat is None:
-            await coroutine
-            return
-        self._users[chat] += 1
-        try:
-            async with self._locks[chat]:
-                await coroutine
-        finally:
-            self._users[chat] -= 1
-            if not self._users[chat]:
-                del self._users[chat], self._locks[chat]
+        await coroutine
 
     async def initialize(self) -> None:
         pass
